@@ -1,0 +1,44 @@
+# Two commands do all set-up on a fresh machine by themselves:
+#   make demo   -- the main job on the embedded default source
+#   make test   -- the default test suite (slow tests excluded)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.rdlab-installed
+# torch is pinned to the CPU wheel that this machine carries; pyproject declares torch>=2.2.
+TORCH_PIN := torch==2.13.0
+
+.PHONY: setup demo test test-slow lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "$(TORCH_PIN)"
+	$(PIP) install --quiet -e ".[dev,torch]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/rdlab demo --out runs/demo --overwrite
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_blahut_arimoto.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache runs

@@ -1,0 +1,64 @@
+"""The ``rdlab`` command.
+
+Subcommands live in modules listed in :data:`COMMAND_MODULES`; each module defines
+``register(subparsers)`` which adds its parser and sets ``func`` (``func(args) -> int``).
+Bad input (``ValueError``, ``TypeError``, ``FileExistsError``, ``FileNotFoundError``) becomes a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "rdlab.cli.rd",
+    "rdlab.cli.sample",
+    "rdlab.cli.reproduce",
+    "rdlab.cli.demo",
+)
+
+USER_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError, IsADirectoryError)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors exit with code 2 and one line."""
+
+    def error(self, message: str):  # pragma: no cover - argparse calls exit itself
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rdlab",
+        description="Limits and codes of lossy compression. Rates are in bits.",
+    )
+    from rdlab import __version__
+
+    parser.add_argument("--version", action="version", version=f"rdlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (``sys.argv[1:]`` when None); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as exc:
+        print(f"rdlab: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        print(f"rdlab: error: out of memory: {exc}", file=sys.stderr)
+        return 2
+
+
+def entry_point() -> None:  # pragma: no cover - console-script shim
+    sys.exit(main())

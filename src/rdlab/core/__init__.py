@@ -1,0 +1,37 @@
+"""Core layer: information measures (bits), distortion measures, result dataclasses, checks."""
+
+from rdlab.core.distortion import (
+    distortion_matrix,
+    hamming_distortion,
+    squared_error,
+    squared_lp,
+)
+from rdlab.core.information import (
+    LOG2E,
+    binary_entropy,
+    binary_entropy_inverse,
+    channel_mutual_information,
+    entropy,
+    gaussian_mutual_information,
+    kl_divergence,
+    mutual_information,
+)
+from rdlab.core.results import RDCurve, RDPoint, RDSolution
+
+__all__ = [
+    "LOG2E",
+    "RDCurve",
+    "RDPoint",
+    "RDSolution",
+    "binary_entropy",
+    "binary_entropy_inverse",
+    "channel_mutual_information",
+    "distortion_matrix",
+    "entropy",
+    "gaussian_mutual_information",
+    "hamming_distortion",
+    "kl_divergence",
+    "mutual_information",
+    "squared_error",
+    "squared_lp",
+]

@@ -1,0 +1,11 @@
+"""Experiments layer: a registry of reproductions, one per paper table or figure."""
+
+from rdlab.experiments.registry import (
+    EXPERIMENTS,
+    Experiment,
+    get_experiment,
+    register_experiment,
+    run_experiment,
+)
+
+__all__ = ["EXPERIMENTS", "Experiment", "get_experiment", "register_experiment", "run_experiment"]
