@@ -15,7 +15,9 @@ from rdlab.core.results import RDCurve, _jsonable
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """``--json``, ``--plot PATH`` and ``--force`` (overwrite an existing plot)."""
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of a table"
+    )
     parser.add_argument("--plot", metavar="PATH", help="write a plot (PNG) to PATH")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
 
@@ -24,7 +26,9 @@ def parse_float_list(text: str, name: str) -> list[float]:
     try:
         values = [float(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
-        raise ValueError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
+        raise ValueError(
+            f"{name} must be a comma-separated list of numbers, got {text!r}"
+        ) from None
     if not values:
         raise ValueError(f"{name} must not be empty")
     return values
@@ -43,7 +47,10 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, st
         return str(v)
 
     cells = [[fmt(r.get(k)) for k, _ in columns] for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, (_, h) in enumerate(columns)]
+    widths = [
+        max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
+        for i, (_, h) in enumerate(columns)
+    ]
     lines = ["  ".join(h.rjust(w) for (_, h), w in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
@@ -74,7 +81,9 @@ def emit_curves(
     """
     curves = list(curves)
     if args.plot:
-        plot_curves(curves, args.plot, overwrite=args.force, xlabel=xlabel, ylabel=ylabel, title=title)
+        plot_curves(
+            curves, args.plot, overwrite=args.force, xlabel=xlabel, ylabel=ylabel, title=title
+        )
     if args.json:
         obj: dict[str, Any] = dict(header or {})
         obj["points"] = curves[0].to_dict()["points"] if curves else []

@@ -1,7 +1,8 @@
 """Distortion measures and distortion matrices for finite alphabets.
 
-A distortion takes arrays ``x`` of shape (..., m) and ``y`` of shape (..., m) (broadcastable) and
-returns the per-pair distortion of shape (...). Scalars are treated as m = 1.
+A distortion takes arrays ``x`` of shape (..., m) and ``y`` of shape (..., m) (broadcastable; the
+last axis is the vector axis) and returns the per-pair distortion of shape (...). Scalars are
+vectors with m = 1.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ Distortion = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 def _as_vectors(name: str, v: object) -> np.ndarray:
     arr = as_float_array(name, v)
-    return arr[..., None] if arr.ndim <= 1 else arr
+    return arr[None] if arr.ndim == 0 else arr
 
 
 def squared_error(x: object, y: object) -> np.ndarray:
@@ -132,7 +133,9 @@ def distortion_matrix(
     ya = ys.reshape(ys.shape[0], -1)
     d = np.asarray(distortion(xa[:, None, :], ya[None, :, :]), dtype=np.float64)
     if d.shape != (xa.shape[0], ya.shape[0]):
-        raise ValueError(f"distortion returned shape {d.shape}, expected {(xa.shape[0], ya.shape[0])}")
+        raise ValueError(
+            f"distortion returned shape {d.shape}, expected {(xa.shape[0], ya.shape[0])}"
+        )
     if not np.all(np.isfinite(d)) or np.any(d < 0):
         raise ValueError("distortion must return finite, non-negative values")
     return d

@@ -88,7 +88,7 @@ def binary_entropy_inverse(h: object, *, xtol: float = 1e-15) -> float:
         return 0.0
     if hv == 1.0:
         return 0.5
-    return float(brentq(lambda p: binary_entropy(p) - hv, 0.0, 0.5, xtol=xtol, rtol=4e-16))
+    return float(brentq(lambda p: binary_entropy(p) - hv, 0.0, 0.5, xtol=xtol, rtol=1e-15))
 
 
 def kl_divergence(p: object, q: object) -> float:
@@ -131,7 +131,11 @@ def mutual_information(joint: object) -> float:
     pxy = pxy / pxy.sum()
     px = pxy.sum(axis=1, keepdims=True)
     py = pxy.sum(axis=0, keepdims=True)
-    terms = _xlog2x_over(pxy, px * py)
+    # log p(x,y) - log p(x) - log p(y), term by term: the product p(x)p(y) can underflow
+    pos = pxy > 0
+    rows, cols = np.nonzero(pos)
+    vals = pxy[pos]
+    terms = vals * (np.log2(vals) - np.log2(px[rows, 0]) - np.log2(py[0, cols]))
     return float(max(0.0, np.sum(terms)))
 
 
@@ -147,7 +151,9 @@ def channel_mutual_information(source_pmf: object, channel: object) -> float:
     p = check_pmf("source_pmf", source_pmf)
     w = as_float_array("channel", channel, ndim=2)
     if w.shape[0] != p.shape[0]:
-        raise ValueError(f"channel must have {p.shape[0]} rows (one per source symbol), got {w.shape}")
+        raise ValueError(
+            f"channel must have {p.shape[0]} rows (one per source symbol), got {w.shape}"
+        )
     if np.any(w < 0) or np.any(np.abs(w.sum(axis=1) - 1.0) > 1e-8):
         raise ValueError("channel rows must be probability vectors (entries >= 0, rows sum to 1)")
     return mutual_information(p[:, None] * w)

@@ -22,7 +22,7 @@ from rdlab.core.io import write_json_atomic
 
 PRESETS = ("quick", "paper")
 
-EXPERIMENT_MODULES: tuple[str, ...] = ("rdlab.experiments.foundation",)
+EXPERIMENT_MODULES: tuple[str, ...] = ()
 """Modules that register reproductions when imported."""
 
 
@@ -79,7 +79,13 @@ def run_experiment(
     if (out / "results.json").exists() and not overwrite:
         raise FileExistsError(f"{out} already holds a run; pass --overwrite to replace it")
     out.mkdir(parents=True, exist_ok=True)
-    config = {"experiment": name, "paper": exp.paper, "target": exp.target, "preset": preset, "seed": seed}
+    config = {
+        "experiment": name,
+        "paper": exp.paper,
+        "target": exp.target,
+        "preset": preset,
+        "seed": seed,
+    }
     write_json_atomic(out / "config.json", config)
     start = time.perf_counter()
     results = exp.fn(out, preset, seed)

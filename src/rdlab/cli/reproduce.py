@@ -1,0 +1,60 @@
+"""``rdlab reproduce``: run a registered paper reproduction into a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rdlab.cli.common import format_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reproduce", help="reproduce a paper table or figure (see --list)")
+    p.add_argument("name", nargs="?", help="experiment name, e.g. 001-fig1")
+    p.add_argument("--list", action="store_true", help="list every reproduction")
+    p.add_argument("--out", help="run directory (default runs/NAME)")
+    p.add_argument(
+        "--preset", choices=("quick", "paper"), default="quick", help="settings (default quick)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing run directory's results"
+    )
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rdlab.experiments.registry import list_experiments, run_experiment
+
+    if args.list or not args.name:
+        rows = [
+            {"name": e.name, "paper": e.paper, "target": e.target, "description": e.description}
+            for e in list_experiments()
+        ]
+        if args.json:
+            print(json.dumps({"experiments": rows}))
+        else:
+            print(
+                format_table(
+                    rows,
+                    [
+                        ("name", "name"),
+                        ("paper", "seed"),
+                        ("target", "table/figure"),
+                        ("description", "description"),
+                    ],
+                )
+            )
+        return 0
+    out = args.out or f"runs/{args.name}"
+    results = run_experiment(
+        args.name, out, preset=args.preset, seed=args.seed, overwrite=args.overwrite
+    )
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print(
+            f"{args.name} ({args.preset}) finished in {results['wall_seconds']} s; results in {out}/"
+        )
+    return 0
