@@ -310,7 +310,7 @@ class GaussianTestChannel:
         """Draw Y ~ Q_{Y|X=x} for each row of ``x`` (shape (n, m), or (n,) for scalar sources)."""
         xa = as_float_array("x", x)
         m = self.source.dim
-        rows = xa.reshape(-1, m) if (self.source.scalar or (xa.ndim == 1 and m == 1)) else xa
+        rows = xa[:, None] if (self.source.scalar and xa.ndim == 1) else xa
         if rows.ndim != 2 or rows.shape[1] != m:
             raise ValueError(f"x must have shape (n, {m}), got {xa.shape}")
         u = (rows - self.source.mean) @ self.source.eigenvectors
