@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.rd",
     "rdlab.cli.sample",
     "rdlab.cli.reproduce",
+    "rdlab.cli.retrieval",
     "rdlab.cli.demo",
 )
 

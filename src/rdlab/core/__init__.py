@@ -16,6 +16,14 @@ from rdlab.core.information import (
     kl_divergence,
     mutual_information,
 )
+from rdlab.core.ranking import (
+    mean_reciprocal_rank,
+    random_ranking_mrr,
+    ranking_distortion,
+    ranks_from_scores,
+    recall_at_k,
+    reciprocal_rank,
+)
 from rdlab.core.results import RDCurve, RDPoint, RDSolution
 
 __all__ = [
@@ -31,7 +39,13 @@ __all__ = [
     "gaussian_mutual_information",
     "hamming_distortion",
     "kl_divergence",
+    "mean_reciprocal_rank",
     "mutual_information",
+    "random_ranking_mrr",
+    "ranking_distortion",
+    "ranks_from_scores",
+    "recall_at_k",
+    "reciprocal_rank",
     "squared_error",
     "squared_lp",
 ]

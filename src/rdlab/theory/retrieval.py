@@ -133,8 +133,8 @@ def ranking_fano_slope(distortion: object, n_docs: int) -> float | np.ndarray:
 
     Examples
     --------
-    >>> ranking_fano_slope(0.125, 4)  # p = 1/4: -2 log2(3 * 3)
-    -6.339850002884625
+    >>> round(ranking_fano_slope(0.125, 4), 9)  # p = 1/4: -2 log2(3 * 3)
+    -6.339850003
     """
     n = check_int("n_docs", n_docs, minimum=2)
     d = _check_distortion(distortion)
@@ -175,13 +175,11 @@ def ranking_fano_min_distortion(rate_bits: float, n_docs: int) -> float:
     p_max = 1.0 - 1.0 / n
     if target >= _fano_phi(p_max, n):
         return 0.5 * p_max
-    p = brentq(lambda q: _fano_phi(q, n) - target, 0.0, p_max, xtol=1e-15, rtol=4e-16)
+    p = brentq(lambda q: _fano_phi(q, n) - target, 0.0, p_max, xtol=1e-15, rtol=1e-15)
     return 0.5 * float(p)
 
 
-def ranking_fano_curve(
-    n_docs: int, *, n_points: int = 101, max_distortion: float = 1.0
-) -> RDCurve:
+def ranking_fano_curve(n_docs: int, *, n_points: int = 101, max_distortion: float = 1.0) -> RDCurve:
     r"""The corrected ranking Fano bound (eq. (5), Chen) as a curve of lower bounds on R(D).
 
     Parameters
@@ -205,7 +203,7 @@ def ranking_fano_curve(
     --------
     >>> c = ranking_fano_curve(1024, n_points=3, max_distortion=0.5)
     >>> [round(p.rate_bits, 4) for p in c]
-    [10.0, 0.8925, 0.0, 0.0]
+    [10.0, 4.0007, 0.0, 0.0]
     """
     n = check_int("n_docs", n_docs, minimum=2)
     k = check_int("n_points", n_points, minimum=2)
@@ -239,7 +237,9 @@ def ranking_fano_curve(
 def _check_entropies(entropies: object, *, positive: bool = False) -> np.ndarray:
     h = np.atleast_1d(as_float_array("entropies", entropies))
     if h.ndim != 1:
-        raise ValueError(f"entropies must be a scalar or a 1-D array (one per modality), got {h.shape}")
+        raise ValueError(
+            f"entropies must be a scalar or a 1-D array (one per modality), got {h.shape}"
+        )
     if positive and np.any(h <= 0):
         raise ValueError(f"entropies must be > 0 (bits), got min {h.min()}")
     if np.any(h < 0):
@@ -522,7 +522,9 @@ _RADEMACHER_FORMS = ("paper", "massart")
 def _check_cells(cells_per_modality: object) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(cells_per_modality))
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError("cells_per_modality must be a non-empty 1-D list of integers (one per modality)")
+        raise ValueError(
+            "cells_per_modality must be a non-empty 1-D list of integers (one per modality)"
+        )
     for i, v in enumerate(arr.tolist()):
         check_int(f"cells_per_modality[{i}]", v, minimum=1)
     return arr.astype(np.float64)
@@ -560,7 +562,7 @@ def rademacher_complexity_bound(
     Examples
     --------
     >>> round(rademacher_complexity_bound(100, [4, 4], 1000), 6)
-    0.607178
+    0.607174
     """
     n = check_int("n_samples", n_samples, minimum=1)
     k = _check_cells(cells_per_modality)
@@ -604,7 +606,7 @@ def excess_risk_bound(
     Examples
     --------
     >>> round(excess_risk_bound(100, 0.05, [4, 4], 1000), 6)
-    2.84312
+    2.836127
     """
     n = check_int("n_samples", n_samples, minimum=1)
     dl = check_in_range("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
@@ -633,8 +635,8 @@ def distortion_upper_bound(
 
     Examples
     --------
-    >>> distortion_upper_bound(0.2, 10**6, 0.05, [16, 16], 1000)
-    0.2131...
+    >>> round(distortion_upper_bound(0.2, 10**6, 0.05, [16, 16], 1000), 6)
+    0.232263
     """
     e = check_in_range("empirical_distortion", empirical_distortion, 0.0, 1.0)
     gap = excess_risk_bound(n_samples, delta, cells_per_modality, max_corpus_size, form=form)
