@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.sample",
     "rdlab.cli.reproduce",
     "rdlab.cli.retrieval",
+    "rdlab.cli.rdp",
     "rdlab.cli.demo",
 )
 

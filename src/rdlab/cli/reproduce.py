@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from rdlab.cli.common import format_table
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="reproduce a paper table or figure (see --list)")
@@ -35,17 +33,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"experiments": rows}))
         else:
-            print(
-                format_table(
-                    rows,
-                    [
-                        ("name", "name"),
-                        ("paper", "seed"),
-                        ("target", "table/figure"),
-                        ("description", "description"),
-                    ],
-                )
-            )
+            for r in rows:
+                print(f"{r['name']:<12} {r['target']}")
+                print(f"{'':<12} paper: {r['paper']}")
+                print(f"{'':<12} {r['description']}")
         return 0
     out = args.out or f"runs/{args.name}"
     results = run_experiment(

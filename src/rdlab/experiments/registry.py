@@ -22,7 +22,7 @@ from rdlab.core.io import write_json_atomic
 
 PRESETS = ("quick", "paper")
 
-EXPERIMENT_MODULES: tuple[str, ...] = ()
+EXPERIMENT_MODULES: tuple[str, ...] = ("rdlab.experiments.seed001",)
 """Modules that register reproductions when imported."""
 
 

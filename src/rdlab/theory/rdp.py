@@ -48,7 +48,13 @@ import numpy as np
 
 from rdlab.core.information import LOG2E
 from rdlab.core.results import RDCurve, RDPoint
-from rdlab.core.validation import as_float_array, check_int, check_nonnegative, check_positive
+from rdlab.core.validation import (
+    as_float_array,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_real,
+)
 
 PERCEPTION_MEASURES = ("w2", "kl")
 """Perception measures: squared Wasserstein-2 distance, or KL(p_Xhat || p_X) in bits."""
@@ -250,7 +256,9 @@ def gaussian_perception_threshold(
     if measure == "w2":
         return _scalar_or_array(var * (1.0 - rho) ** 2)
     with np.errstate(divide="ignore"):
-        out = np.where(rho > 0, 0.5 * (rho**2 - 1.0 - 2.0 * np.log(np.where(rho > 0, rho, 1.0))), np.inf)
+        out = np.where(
+            rho > 0, 0.5 * (rho**2 - 1.0 - 2.0 * np.log(np.where(rho > 0, rho, 1.0))), np.inf
+        )
     return _scalar_or_array(out * LOG2E)
 
 
@@ -342,9 +350,9 @@ def gaussian_reconstruction_stats(
     """
     var = check_positive("variance", variance)
     measure = _check_measure(perception_measure)
-    m = float(as_float_array("mean_offset", mean_offset))
+    m = check_real("mean_offset", mean_offset)
     s = check_nonnegative("std", std)
-    theta = float(as_float_array("cross_cov", cross_cov))
+    theta = check_real("cross_cov", cross_cov)
     sigma = math.sqrt(var)
     if abs(theta) > sigma * s * (1 + 1e-12):
         raise ValueError(f"|cross_cov| must be <= sigma * std = {sigma * s}, got {theta}")
@@ -496,7 +504,8 @@ def gaussian_dp_curve(
         top = 1.25 * thr
     else:
         top = check_positive("max_perception", max_perception)
-    ps = np.linspace(0.0, top, n)
+    # Square-root spacing: dD/dP is unbounded at P = 0, so resolve small P finely.
+    ps = np.linspace(0.0, math.sqrt(top), n) ** 2
     ds = np.asarray(gaussian_distortion_perception(ps, rate, var, perception_measure=measure))
     points = tuple(
         RDPoint(rate_bits=rate, distortion=float(dd), perception=float(pp))
