@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.reproduce",
     "rdlab.cli.retrieval",
     "rdlab.cli.rdp",
+    "rdlab.cli.ecot",
     "rdlab.cli.demo",
 )
 

@@ -22,7 +22,10 @@ from rdlab.core.io import write_json_atomic
 
 PRESETS = ("quick", "paper")
 
-EXPERIMENT_MODULES: tuple[str, ...] = ("rdlab.experiments.seed001",)
+EXPERIMENT_MODULES: tuple[str, ...] = (
+    "rdlab.experiments.seed001",
+    "rdlab.experiments.seed003",
+)
 """Modules that register reproductions when imported."""
 
 

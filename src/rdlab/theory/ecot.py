@@ -93,9 +93,23 @@ def _out(values: np.ndarray, scalar: bool, shape_like: object) -> float | np.nda
     return values.reshape(np.shape(shape_like))
 
 
+def _hb(p: np.ndarray) -> np.ndarray:
+    """Binary entropy in bits of an array with entries in (0, 1/2]."""
+    return -p * np.log2(p) - (1.0 - p) * np.log2(1.0 - p)
+
+
 def _hinv(rate: np.ndarray) -> np.ndarray:
-    """Elementwise inverse binary entropy on [0, 1/2] for rates clipped to [0, 1]."""
-    return np.array([binary_entropy_inverse(min(float(r), 1.0)) for r in rate], dtype=float)
+    """Elementwise inverse binary entropy on [0, 1/2] for rates clipped to [0, 1].
+
+    Vectorised bisection (64 halvings of [0, 1/2]: exact to double precision)."""
+    h = np.clip(np.asarray(rate, dtype=float), 0.0, 1.0)
+    lo, hi = np.zeros_like(h), np.full_like(h, 0.5)
+    for _ in range(64):
+        mid = 0.5 * (lo + hi)
+        below = _hb(np.maximum(mid, 1e-300)) < h
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    out = 0.5 * (lo + hi)
+    return np.where(h <= 0.0, 0.0, np.where(h >= 1.0, 0.5, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,12 +171,26 @@ def binary_mse_distortion(q: float, rate: object) -> float | np.ndarray:
     return _out(d, scalar, rate)
 
 
-def binary_quantizer_marginal(q: float, rate: float) -> tuple[np.ndarray, np.ndarray]:
+def binary_quantizer_marginal(
+    q: float, rate: float, *, atom_at_one: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Support and pmf of the optimal one-shot MSE quantiser output ``X^* = E[X | X^*]`` of B(q).
 
     For :math:`q \le 1/2`: :math:`X^* \in \{(q - p)/(1 - p), 1\}` with masses ``(1 - p, p)``;
     for :math:`q > 1/2`: :math:`X^* \in \{0, q/(1 - p)\}` with masses ``(p, 1 - p)``, where
-    :math:`p = H_b^{-1}(\min(R, H_b(q)))` (appendix A.4, proof of (23)).
+    :math:`p = H_b^{-1}(\min(R, H_b(q)))` (appendix A.4, proof of (23)). For ``q = 1/2`` both
+    forms are optimal; the first is returned unless ``atom_at_one`` is False.
+
+    Parameters
+    ----------
+    q : float
+        ``P(X = 1)`` in the open interval (0, 1).
+    rate : float
+        Entropy budget in bits, >= 0.
+    atom_at_one : bool or None
+        Force the form with an atom at 1 (True) or at 0 (False); None picks the optimal one
+        (the atom sits on the minority symbol). Forcing the other form is optimal only for
+        ``q = 1/2``.
 
     Returns
     -------
@@ -173,10 +201,11 @@ def binary_quantizer_marginal(q: float, rate: float) -> tuple[np.ndarray, np.nda
     r = check_real("rate", rate)
     if r < 0:
         raise ValueError(f"rate must be >= 0 (bits), got {r}")
-    p = binary_entropy_inverse(min(r, float(binary_entropy(qv))))
-    if qv <= 0.5:
-        return np.array([(qv - p) / (1.0 - p), 1.0]), np.array([1.0 - p, p])
-    return np.array([0.0, qv / (1.0 - p)]), np.array([p, 1.0 - p])
+    if atom_at_one is None:
+        atom_at_one = qv <= 0.5
+    elif not isinstance(atom_at_one, bool):
+        raise TypeError(f"atom_at_one must be True, False or None, got {atom_at_one!r}")
+    return _quantizer(qv, r, atom_at_one)
 
 
 def binary_ncr_distortion(qx: float, qy: float, rate: object) -> float | np.ndarray:
@@ -269,11 +298,19 @@ def _binary_upper_closed(a: float, b: float, p: np.ndarray) -> np.ndarray:
         return a + b - 2.0 * a * b / s
     if a < 0.5 < b:
         return (
-            1.0 - a + b - ((1.0 - a) ** 2 + b**2 - (a - b - p) ** 2) / s + p
+            1.0
+            - a
+            + b
+            - ((1.0 - a) ** 2 + b**2 - (a - b - p) ** 2) / s
+            + p
             - 2.0 * b * (1.0 - a) * p / s**2
         )
     return (
-        1.0 + a - b - (a**2 + (1.0 - b) ** 2 - (b - a - p) ** 2) / s + p
+        1.0
+        + a
+        - b
+        - (a**2 + (1.0 - b) ** 2 - (b - a - p) ** 2) / s
+        + p
         - 2.0 * a * (1.0 - b) * p / s**2
     )
 
@@ -302,15 +339,55 @@ def binary_ncr_upper_bound(qx: float, qy: float, rate: object) -> float | np.nda
     low = r <= rmax
     if np.any(low):
         out[low] = _binary_upper_closed(a, b, _hinv(r[low]))
-    for i in np.flatnonzero(~low):
-        va, pa = binary_quantizer_marginal(a, float(r[i]))
-        vb, pb = binary_quantizer_marginal(b, float(r[i]))
-        out[i] = (
-            binary_mse_distortion(a, float(r[i]))
-            + binary_mse_distortion(b, float(r[i]))
-            + w2_squared_discrete_1d(va, pa, vb, pb)
+    if np.any(~low):
+        rh = r[~low]
+        dq = np.asarray(binary_mse_distortion(a, rh)) + np.asarray(binary_mse_distortion(b, rh))
+        # for q = 1/2 the optimal quantiser is not unique (two mirror images); use the pair of
+        # quantisers biased to the same symbol, as the closed form (23) does
+        w2 = np.min(
+            [
+                _two_point_w2(*_quantizer_arrays(a, rh, sa), *_quantizer_arrays(b, rh, sb))
+                for sa in _sides(a)
+                for sb in _sides(b)
+            ],
+            axis=0,
         )
+        out[~low] = dq + w2
     return _out(out, scalar, rate)
+
+
+def _sides(q: float) -> tuple[bool, ...]:
+    """Where the optimal MSE quantiser of B(q) may keep an atom: at 1 (True) or at 0 (False)."""
+    if q == 0.5:
+        return (True, False)
+    return (q < 0.5,)
+
+
+def _quantizer_arrays(
+    q: float, rate: np.ndarray, atom_at_one: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised :func:`binary_quantizer_marginal`: lower point, upper point, lower mass."""
+    p = _hinv(np.minimum(rate, float(binary_entropy(q))))
+    if atom_at_one:
+        return (q - p) / (1.0 - p), np.ones_like(p), 1.0 - p
+    return np.zeros_like(p), q / (1.0 - p), p
+
+
+def _two_point_w2(u1, u2, m1, v1, v2, n1) -> np.ndarray:
+    """W2^2 between {u1 (mass m1), u2} and {v1 (mass n1), v2}, u1 <= u2, v1 <= v2 (quantiles)."""
+    cross = np.where(m1 < n1, (u2 - v1) ** 2, (u1 - v2) ** 2)
+    return (
+        np.minimum(m1, n1) * (u1 - v1) ** 2
+        + (1.0 - np.maximum(m1, n1)) * (u2 - v2) ** 2
+        + np.abs(m1 - n1) * cross
+    )
+
+
+def _quantizer(q: float, rate: float, atom_at_one: bool) -> tuple[np.ndarray, np.ndarray]:
+    p = binary_entropy_inverse(min(rate, float(binary_entropy(q))))
+    if atom_at_one:
+        return np.array([(q - p) / (1.0 - p), 1.0]), np.array([1.0 - p, p])
+    return np.array([0.0, q / (1.0 - p)]), np.array([p, 1.0 - p])
 
 
 def binary_ncr_lower_bound(qx: float, qy: float, rate: object) -> float | np.ndarray:
@@ -453,7 +530,9 @@ def uniform_ncr_upper_bound_rate(a: float, b: float, rate: object) -> float | np
 # --------------------------------------------------------------------------------------------
 
 
-def _gauss_args(mx: object, sx: object, my: object, sy: object) -> tuple[float, float, float, float]:
+def _gauss_args(
+    mx: object, sx: object, my: object, sy: object
+) -> tuple[float, float, float, float]:
     mxv, myv = check_real("mx", mx), check_real("my", my)
     sxv, syv = check_positive("sx", sx), check_positive("sy", sy)
     return mxv, sxv, myv, syv
@@ -527,7 +606,7 @@ def gaussian_cr_asymptotic(mx: float, sx: float, my: float, sy: float, rate: obj
     """
     mxv, sxv, myv, syv = _gauss_args(mx, sx, my, sy)
     r, scalar = _rates(rate)
-    d = (mxv - myv) ** 2 + sxv**2 + syv**2 - 2.0 * sxv * syv * np.sqrt(
-        1.0 - 2.0 ** (-2.0 * r)
+    d = (
+        (mxv - myv) ** 2 + sxv**2 + syv**2 - 2.0 * sxv * syv * np.sqrt(1.0 - 2.0 ** (-2.0 * r))
     )  # eq. (61), Liu et al.
     return _out(d, scalar, rate)
