@@ -31,7 +31,7 @@ def run_demo(
     *,
     overwrite: bool = False,
     grid_points: int = 1000,
-    curve_points: int = 20,
+    curve_points: int = 12,
     progress: bool = True,
 ) -> dict[str, Any]:
     from rdlab.solvers import rate_distortion_curve
@@ -50,7 +50,7 @@ def run_demo(
 
     t0 = time.perf_counter()
     source = make_source(DEFAULT_SOURCE)
-    closed = gaussian_rd_curve(source, n_points=40)
+    closed = gaussian_rd_curve(source, n_points=40, max_rate_bits=30.0)
 
     x, pmf = discretized_gaussian(grid_points, 6.0)
     dist = distortion_matrix(x)

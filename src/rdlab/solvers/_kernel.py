@@ -19,6 +19,7 @@ from scipy.special import logsumexp
 
 LN2 = math.log(2.0)
 _TINY_MIX = 1e-280
+REG = 0.0
 _CHUNK_ELEMS = 1 << 22  # about 32 MiB of float64 per temporary row chunk
 
 
@@ -48,7 +49,7 @@ def estimate_memory_bytes(n_source: int, n_reproduction: int) -> int:
     Examples
     --------
     >>> estimate_memory_bytes(10_000, 10_000) / 2**30  # doctest: +ELLIPSIS
-    2.2...
+    2.3...
     """
     nx, ny = int(n_source), int(n_reproduction)
     chunk = 3 * 8 * min(nx * ny, max(_CHUNK_ELEMS, ny))
@@ -152,9 +153,10 @@ class GibbsKernel:
         B = self.A[:, cols]
         B *= r[:, None]
         if bad.size:
-            expo = self.s * (self.d[np.ix_(bad, cols)] - self.dmin[bad, None]) + (
-                0.5 * self.log_p[bad] - log_ct[bad]
-            )[:, None]
+            expo = (
+                self.s * (self.d[np.ix_(bad, cols)] - self.dmin[bad, None])
+                + (0.5 * self.log_p[bad] - log_ct[bad])[:, None]
+            )
             B[bad] = np.exp(expo)
         return B
 
@@ -174,9 +176,7 @@ class GibbsKernel:
             with np.errstate(divide="ignore"):
                 logq = np.log(q)
             expo = (
-                self.s * (self.d[bad] - self.dmin[bad, None])
-                + logq[None, :]
-                - log_ct[bad][:, None]
+                self.s * (self.d[bad] - self.dmin[bad, None]) + logq[None, :] - log_ct[bad][:, None]
             )
             total += float(self.p[bad] @ (np.exp(expo) * self.d[bad]).sum(axis=1))
         return total
@@ -232,7 +232,7 @@ def solve_output_marginal(
     tol_nats: float,
     max_iter: int,
     method: str,
-    ba_warmup: int = 15,
+    warm: bool = False,
 ):
     """Minimise ``F(q) = -sum_x p(x) ln sum_y q(y) e^{s d(x,y)}`` over the simplex.
 
@@ -243,53 +243,90 @@ def solve_output_marginal(
     and whose KKT multiplier is clearly positive. Both stop on the certified gap computed on the
     full alphabet. Returns ``(q, iterations, converged)``.
     """
-    ny = q0.size
     q = q0 / q0.sum()
-    it = 0
-    n_warm = max_iter if method == "ba" else min(ba_warmup, max_iter)
-    while it < n_warm:
-        q, ct, log_ct, bad, cy, gap = certificate(kernel, q)
-        if gap <= tol_nats:
-            return q, it, True
-        q = q * cy
-        it += 1
     if method == "ba":
-        q, ct, log_ct, bad, cy, gap = certificate(kernel, q)
+        it = 0
+        while it < max_iter:
+            q, _, _, _, cy, gap = certificate(kernel, q)
+            if gap <= tol_nats:
+                return q, it, True
+            q = q * cy
+            it += 1
+        q, _, _, _, cy, gap = certificate(kernel, q)
         return q, it, gap <= tol_nats
 
-    # primal-dual interior point on the working set
-    q, ct, log_ct, bad, cy, gap = certificate(kernel, q)
-    if gap <= tol_nats:
-        return q, it, True
-    floor = 1e-300
-    active = np.flatnonzero(q > floor)
-    z = np.maximum(1.0 - cy, 0.0) + 1e-3
-    stalls = 0
-    best = (gap, q.copy())
-    while it < max_iter:
+    it = 0
+    best_gap, best_q = math.inf, q
+    # attempts: (start, Blahut-Arimoto warm-up steps); a warm start first, then a cold one
+    attempts = [(q, 3)] if warm else []
+    attempts.append((np.full(q.size, 1.0 / q.size), 15))
+    for start, n_ba in attempts:
+        q = start
+        for _ in range(min(n_ba, max_iter - it)):
+            q, _, _, _, cy, gap = certificate(kernel, q)
+            if gap <= tol_nats:
+                return q, it, True
+            q = q * cy
+            it += 1
+        q, _, _, _, cy, gap = certificate(kernel, q)
+        if gap <= tol_nats:
+            return q, it, True
+        q, it, gap = _interior_point(
+            kernel, q, it, tol_nats=tol_nats, max_iter=max_iter, z_offset=1e-3, sigma=0.3
+        )
+        if gap <= tol_nats:
+            return q, it, True
+        if gap < best_gap:
+            best_gap, best_q = gap, q
+        if it >= max_iter:
+            break
+    # no success: finish with Blahut-Arimoto from the best point
+    q, _, _, _, cy, gap = certificate(kernel, best_q)
+    while gap > tol_nats and it < max_iter:
         it += 1
+        q, _, _, _, cy, gap = certificate(kernel, q * cy)
+    return q, it, gap <= tol_nats
+
+
+def _interior_point(kernel, q, it, *, tol_nats, max_iter, z_offset, sigma, max_steps=40):
+    """Primal-dual Newton steps on ``min_{q>=0} -sum_x p ln (A q)_x + sum_y q(y)``.
+
+    Returns ``(best q, iterations so far, its gap)``; stops on the tolerance or after a run of
+    steps without progress.
+    """
+    q, ct, log_ct, bad, cy, gap = certificate(kernel, q)
+    best_gap, best_q = gap, q
+    # symbols that Blahut-Arimoto has nearly killed but whose KKT condition is violated
+    # (c_y > 1) get a mass an interior-point method can grow from
+    revive = (cy > 1.0) & (q < 1e-8 * q.max())
+    if revive.any():
+        q = q.copy()
+        q[revive] = 1e-8 * q.max()
+        q, ct, log_ct, bad, cy, gap = certificate(kernel, q)
+    active = np.flatnonzero(q > 0)
+    z = np.maximum(1.0 - cy, 0.0) + z_offset
+    stalls = 0
+    steps = 0
+    while it < max_iter and steps < max_steps:
+        it += 1
+        steps += 1
         qa = q[active]
         za = z[active]
         g = 1.0 - cy[active]
-        mu = 0.1 * float(qa @ za) / max(active.size, 1)
+        mu = sigma * float(qa @ za) / max(active.size, 1)
         B = kernel.scaled_rows(active, ct, log_ct, bad)
         H = dsyrk(1.0, B, trans=1, lower=0)
         del B
-        H[np.diag_indices_from(H)] += za / qa
-        rhs = -g + mu / qa
+        hdiag = H[np.diag_indices_from(H)]
+        H[np.diag_indices_from(H)] += za / qa + REG * hdiag
         try:
             cf = cho_factor(H, lower=False, overwrite_a=True, check_finite=False)
-            dq = cho_solve(cf, rhs, check_finite=False)
+            dq = cho_solve(cf, mu / qa - g, check_finite=False)
         except (LinAlgError, ValueError):
             dq = None
         del H
         if dq is None or not np.all(np.isfinite(dq)):
-            # fall back to a Blahut-Arimoto step
-            q = q * cy
-            q, ct, log_ct, bad, cy, gap = certificate(kernel, q)
-            z = np.maximum(1.0 - cy, 0.0) + 1e-6
-            active = np.flatnonzero(q > floor)
-            continue
+            break
         dz = mu / qa - za - (za / qa) * dq
         neg = dq < 0
         ap = min(1.0, 0.99 * float(np.min(-qa[neg] / dq[neg]))) if neg.any() else 1.0
@@ -298,36 +335,30 @@ def solve_output_marginal(
         q_new = q.copy()
         q_new[active] = qa + ap * dq
         z[active] = za + ad * dz
-        q_new, ct, log_ct, bad, cy, gap = certificate(kernel, q_new)
-        # the IPM works on the unnormalised problem; certificate() renormalises q
-        q = q_new
+        # keep the iterate near the central path: q(y) z(y) within [0.1, 10] times its mean
+        qa_new = q_new[active]
+        mu_c = float(qa_new @ z[active]) / max(active.size, 1)
+        z[active] = np.clip(z[active], 0.1 * mu_c / qa_new, 10.0 * mu_c / qa_new)
+        q, ct, log_ct, bad, cy, gap = certificate(kernel, q_new)
         if gap <= tol_nats:
-            return q, it, True
-        if gap < best[0] * 0.999:
-            best = (gap, q.copy())
+            return q, it, gap
+        if gap < 0.999 * best_gap:
+            best_gap, best_q = gap, q
             stalls = 0
         else:
             stalls += 1
-            if stalls >= 8:
-                # no progress: continue with BA from the best point
-                q = best[1]
-                for _ in range(max_iter - it):
-                    it += 1
-                    q, ct, log_ct, bad, cy, gap = certificate(kernel, q * cy)
-                    if gap <= tol_nats:
-                        return q, it, True
-                return q, it, False
+            if stalls >= 6:
+                break
         # working set: drop vanished symbols with a clearly positive multiplier, re-add violators
-        drop = (q < 1e-14 * q.max()) & (cy < 1.0 - 1e-3)
-        add = (q <= floor) & (cy > 1.0)
-        if add.any():
-            q[add] = 1e-12 * q.max()
-            z[add] = mu / q[add]
-        keep = ~drop
-        keep[add] = True
-        q[~keep] = 0.0
-        active = np.flatnonzero(keep & (q > 0))
-    q, ct, log_ct, bad, cy, gap = certificate(kernel, q)
-    if gap < best[0]:
-        return q, it, gap <= tol_nats
-    return best[1], it, best[0] <= tol_nats
+        qmax = float(q.max())
+        drop = (q < 1e-15 * qmax) & (cy < 1.0 - 1e-3)
+        add = (q <= 0) & (cy > 1.0)
+        if drop.any() or add.any():
+            q = q.copy()
+            q[drop] = 0.0
+            if add.any():
+                q[add] = 1e-12 * qmax
+                z[add] = max(mu, 1e-300) / q[add]
+            q, ct, log_ct, bad, cy, gap = certificate(kernel, q)
+            active = np.flatnonzero(q > 0)
+    return best_q, it, best_gap
