@@ -79,3 +79,44 @@ def test_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as info:
         main(["rd", "gaussian", "--points"])
     assert info.value.code == 2
+
+
+def test_rd_bernoulli_blahut_arimoto_matches_closed_form(capsys):
+    code, out, _ = run(capsys, "rd", "bernoulli", "--p", "0.2", "--method", "blahut-arimoto", "--distortion", "0.1", "--json")
+    assert code == 0
+    pt = json.loads(out)["points"][0]
+    # h(0.2) - h(0.1), within the certified gap
+    assert pt["rate_bits"] == pytest.approx(0.7219280948873623 - 0.4689955935892812, abs=1e-6)
+    assert pt["gap_bits"] <= 1e-6
+
+
+def test_rd_discrete_from_text_and_npy(capsys, tmp_path):
+    pmf = tmp_path / "p.txt"
+    pmf.write_text("# a fair coin\n0.5 0.5\n")
+    dist = tmp_path / "d.npy"
+    np.save(dist, np.array([[0.0, 1.0], [1.0, 0.0]]))
+    code, out, _ = run(capsys, "rd", "discrete", "--pmf", str(pmf), "--distortion", str(dist), "--points", "6", "--json")
+    assert code == 0
+    pts = json.loads(out)["points"]
+    assert len(pts) >= 2 and all("gap_bits" in p and "slope" in p for p in pts)
+    rates = [p["rate_bits"] for p in sorted(pts, key=lambda p: p["distortion"])]
+    assert rates == sorted(rates, reverse=True)
+    code, _, err = run(capsys, "rd", "discrete", "--pmf", str(pmf), "--distortion", str(dist), "--slope", "1")
+    assert code == 2 and "slope" in err
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.ones((3, 2)))
+    code, _, err = run(capsys, "rd", "discrete", "--pmf", str(pmf), "--distortion", str(bad))
+    assert code == 2 and "row" in err
+
+
+def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
+    out = tmp_path / "demo"
+    code, text, _ = run(capsys, "demo", "--out", str(out), "--grid-points", "200")
+    assert code == 0
+    assert (out / "demo.png").exists() and (out / "results.json").exists()
+    res = json.loads((out / "results.json").read_text())
+    # 200-point grid: discretisation error small, every point certified
+    assert res["scalar_gaussian"]["max_certified_gap_bits"] <= 1e-6
+    assert res["scalar_gaussian"]["max_abs_error_bits"] < 0.01
+    code, _, err = run(capsys, "demo", "--out", str(out))
+    assert code == 2 and "--overwrite" in err
