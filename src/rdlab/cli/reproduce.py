@@ -8,9 +8,9 @@ import json
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="reproduce a paper table or figure (see --list)")
-    p.add_argument("name", nargs="?", help="experiment name, e.g. 001-fig1")
+    p.add_argument("name", nargs="?", help="experiment name, e.g. 001-fig1, or 'all'")
     p.add_argument("--list", action="store_true", help="list every reproduction")
-    p.add_argument("--out", help="run directory (default runs/NAME)")
+    p.add_argument("--out", help="run directory (default runs/NAME; with 'all', a parent folder)")
     p.add_argument(
         "--preset", choices=("quick", "paper"), default="quick", help="settings (default quick)"
     )
@@ -38,14 +38,24 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"{'':<12} paper: {r['paper']}")
                 print(f"{'':<12} {r['description']}")
         return 0
-    out = args.out or f"runs/{args.name}"
-    results = run_experiment(
-        args.name, out, preset=args.preset, seed=args.seed, overwrite=args.overwrite
-    )
-    if args.json:
-        print(json.dumps(results))
+    if args.name == "all":
+        names = [e.name for e in list_experiments()]
+        parent = args.out or "runs"
+        outs = {name: f"{parent}/{name}" for name in names}
     else:
-        print(
-            f"{args.name} ({args.preset}) finished in {results['wall_seconds']} s; results in {out}/"
+        names = [args.name]
+        outs = {args.name: args.out or f"runs/{args.name}"}
+    summary = {}
+    for name in names:
+        results = run_experiment(
+            name, outs[name], preset=args.preset, seed=args.seed, overwrite=args.overwrite
         )
+        summary[name] = results
+        if not args.json:
+            print(
+                f"{name} ({args.preset}) finished in {results['wall_seconds']} s; "
+                f"results in {outs[name]}/"
+            )
+    if args.json:
+        print(json.dumps(summary[names[0]] if len(names) == 1 else summary))
     return 0
