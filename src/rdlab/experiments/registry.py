@@ -23,6 +23,7 @@ from rdlab.core.io import write_json_atomic
 PRESETS = ("quick", "paper")
 
 EXPERIMENT_MODULES: tuple[str, ...] = (
+    "rdlab.experiments.seed000",
     "rdlab.experiments.seed001",
     "rdlab.experiments.seed003",
 )
