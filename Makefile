@@ -40,12 +40,11 @@ BENCH_VENV := benchmarks/.venv-bench
 
 $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
 	$(BENCH_VENV)/bin/pip install --quiet dit -e .
 	touch $(BENCH_VENV)/.installed
 
 bench: $(BENCH_VENV)/.installed
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BENCH_VENV)/bin/python benchmarks/bench_blahut_arimoto.py --skip-large --out docs/benchmarks.md
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BENCH_VENV)/bin/python benchmarks/bench_blahut_arimoto.py --skip-large --out benchmarks/results/blahut_arimoto.md
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache runs

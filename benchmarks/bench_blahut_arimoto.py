@@ -12,11 +12,16 @@ single solve; n = 10^4 single solve (rdlab alone; ``--skip-large`` leaves it out
 its defaults (100 restarts, 100 iterations) and with 1 restart; its slowest default cases are
 skipped (``--dit-default-max-n``). dit's ``beta`` is ``-slope`` in bits, the same
 parametrisation. dit has no certificate; rdlab's column is the certified gap in bits.
+
+For comparison, the Gaussian cases up to ``--dense-max-n`` (default 4000) are also solved with
+dense Newton steps (``rdlab (dense steps)``: the working-set Hessian formed and factored at every
+step, the previous default) instead of the low-rank preconditioned steps.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import math
 import os
@@ -27,7 +32,7 @@ import time
 import numpy as np
 
 from rdlab.core import binary_entropy, distortion_matrix
-from rdlab.solvers import blahut_arimoto, rate_distortion_curve
+from rdlab.solvers import _kernel, blahut_arimoto, rate_distortion_curve
 from rdlab.sources.discretize import discretized_gaussian
 
 try:
@@ -36,6 +41,17 @@ try:
 except ImportError:  # the benchmark still times rdlab alone
     dit = None
     dit_blahut_arimoto = None
+
+
+@contextlib.contextmanager
+def _dense_steps():
+    """Newton steps with the dense Hessian (no low-rank preconditioned steps)."""
+    saved = _kernel.LOWRANK_MIN_SIZE
+    _kernel.LOWRANK_MIN_SIZE = sys.maxsize
+    try:
+        yield
+    finally:
+        _kernel.LOWRANK_MIN_SIZE = saved
 
 
 def _timed(fn):
@@ -80,6 +96,12 @@ def main(argv=None) -> int:
         default=1000,
         help="run dit's defaults (100 restarts) only for single solves up to this n",
     )
+    ap.add_argument(
+        "--dense-max-n",
+        type=int,
+        default=4000,
+        help="also time rdlab with dense Newton steps for Gaussian cases up to this n (0: never)",
+    )
     args = ap.parse_args(argv)
     load_start = os.getloadavg()
     rows: list[tuple] = []
@@ -117,17 +139,22 @@ def main(argv=None) -> int:
         x, pg = discretized_gaussian(n, 6.0)
         dg = distortion_matrix(x)
         case = f"N(0,1) n={n} single solve (R≈2)"
-        t, sol = _timed(lambda pg=pg, dg=dg: blahut_arimoto(pg, dg, slope_2bits))
-        _row(
-            rows,
-            case,
-            "rdlab",
-            t,
-            f"{sol.rate_bits:.6f}",
-            f"{sol.distortion:.6f}",
-            f"{sol.gap_bits:.1e}",
-            "" if sol.converged else "not converged",
-        )
+        solvers = [("rdlab", contextlib.nullcontext)]
+        if n <= args.dense_max_n:
+            solvers.append(("rdlab (dense steps)", _dense_steps))
+        for name, ctx in solvers:
+            with ctx():
+                t, sol = _timed(lambda pg=pg, dg=dg: blahut_arimoto(pg, dg, slope_2bits))
+            _row(
+                rows,
+                case,
+                name,
+                t,
+                f"{sol.rate_bits:.6f}",
+                f"{sol.distortion:.6f}",
+                f"{sol.gap_bits:.1e}",
+                "" if sol.converged else "not converged",
+            )
         if have_dit and n <= 4000:
             runs = [(1, "dit (1 restart)")]
             if n <= args.dit_default_max_n:
@@ -144,22 +171,26 @@ def main(argv=None) -> int:
         if n == 1000:
             case = "N(0,1) n=1000 30-point curve"
             cslopes = -1.0 / (2.0 * np.geomspace(0.02, 0.9, 30) * math.log(2.0))
-            t, curve = _timed(
-                lambda pg=pg, dg=dg, cs=cslopes: rate_distortion_curve(pg, dg, cs, progress=False)
-            )
-            gmax = max(pt.gap_bits for pt in curve)
-            conv = all(pt.converged for pt in curve)
-            R = curve.rate_bits
-            _row(
-                rows,
-                case,
-                "rdlab",
-                t,
-                f"{R.min():.4f}..{R.max():.4f}",
-                f"{curve.distortion.min():.4f}..{curve.distortion.max():.4f}",
-                f"{gmax:.1e}",
-                "" if conv else "some points not converged",
-            )
+            for name, ctx in solvers:
+                with ctx():
+                    t, curve = _timed(
+                        lambda pg=pg, dg=dg, cs=cslopes: rate_distortion_curve(
+                            pg, dg, cs, progress=False
+                        )
+                    )
+                gmax = max(pt.gap_bits for pt in curve)
+                conv = all(pt.converged for pt in curve)
+                R = curve.rate_bits
+                _row(
+                    rows,
+                    case,
+                    name,
+                    t,
+                    f"{R.min():.4f}..{R.max():.4f}",
+                    f"{curve.distortion.min():.4f}..{curve.distortion.max():.4f}",
+                    f"{gmax:.1e}",
+                    "" if conv else "some points not converged",
+                )
             if have_dit:
                 _row(rows, case, "dit (defaults)", None, "—", "—", "none", "skipped (~530 s)")
                 t, pts = _timed(
@@ -194,7 +225,9 @@ def main(argv=None) -> int:
         "",
         'Wall time of one run each. rdlab: `method="newton"`, `tol_bits=1e-6` (stops on the '
         "certified gap between Blahut's lower bound and the mutual information of the returned "
-        "channel). dit: `dit.rate_distortion.blahut_arimoto` with its defaults (100 restarts, 100 "
+        "channel); `rdlab (dense steps)`: the same solver with the dense Newton steps of the "
+        "previous version (Hessian formed and factored at every step) instead of the low-rank "
+        "preconditioned conjugate-gradient steps. dit: `dit.rate_distortion.blahut_arimoto` with its defaults (100 restarts, 100 "
         "iterations, stops when D stops changing under `np.isclose`) and with `restarts=1`; "
         "`beta = -slope` (bits). dit has no certificate. Curves: rdlab warm-starts along the "
         "sweep; dit solves each slope from scratch (as `dit.rate_distortion.RDCurve` does).",

@@ -31,7 +31,7 @@ def run_demo(
     *,
     overwrite: bool = False,
     grid_points: int = 1000,
-    curve_points: int = 12,
+    curve_points: int = 20,
     progress: bool = True,
 ) -> dict[str, Any]:
     from rdlab.solvers import rate_distortion_curve

@@ -5,22 +5,76 @@ Everything here works on validated float64 arrays and the Lagrange multiplier ``
 rescaled row by row so that the largest entry of each row is 1; the row scales are kept as logs
 (``log_scale[x] = s * min_y d[x, y]``), so that no quantity over- or underflows for any slope.
 Rows whose mixture ``sum_y q(y) A[x, y]`` still underflows are recomputed with ``logsumexp``.
+
+Newton steps on large alphabets: the Hessian ``A_S^T diag(p / c^2) A_S`` of the interior-point
+method is dense, and for smooth distortions (discretised continuous sources) the output marginal
+covers most of the grid, so factoring it costs ``O(n^3)`` per step. The kernel of such a
+distortion has a rapidly decaying spectrum (numerical rank ~100-300 for a Gaussian grid at
+``D >= 0.02``, independent of the grid size), so :func:`row_basis` finds, once per slope, an
+orthonormal ``V`` with ``A ~= (A V) V^T``; each Newton system is then solved by conjugate
+gradients with the exact Hessian (two products with ``A``) and the low-rank-plus-diagonal
+approximation as a Woodbury preconditioner, ``O(n_x n_y + (n_x + n_y) r^2)`` per step. Kernels
+without a small numerical rank, and steps whose system is not solved, use the dense
+factorisation. Every stopping decision is Blahut's certificate on the full alphabet, so the
+linear algebra can change the speed but not the certified result.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.linalg.blas import dsyrk
+from scipy.linalg.lapack import dpotrf, dpotrs
 from scipy.special import logsumexp
 
 LN2 = math.log(2.0)
 _TINY_MIX = 1e-280
 REG = 0.0
 _CHUNK_ELEMS = 1 << 22  # about 32 MiB of float64 per temporary row chunk
+_CACHE_ELEMS = 1 << 15  # 256 KiB row chunks for passes that stay in cache
+# low-rank Newton steps: used from this many reproduction symbols on, when the kernel's
+# numerical rank (relative tolerance LOWRANK_RTOL) is at most LOWRANK_MAX_FRACTION of them
+LOWRANK_MIN_SIZE = 256
+LOWRANK_RTOL = 1e-12
+LOWRANK_MAX_FRACTION = 0.4
+_HESSIAN_MODES = ("auto", "dense", "lowrank")
+_CG_ACCEPT = 1e-6  # largest relative residual of an accepted low-rank Newton step
+_COLD_BA_STEPS = 15  # Blahut-Arimoto steps before the interior-point method from a cold start
+_SIGMA = 0.3  # centring parameter of the interior-point method
+# initial dual slack added to max(1 - c_y, 0): the first try, and the retry when it fails
+_Z_OFFSET = 1e-5
+_Z_OFFSET_SAFE = 1e-3
+
+
+# BLAS threads during a solve. The iteration is dominated by memory-bound matrix-vector products
+# and small factorisations; on a busy machine a multithreaded BLAS made single solves 3-15x
+# slower (measured on 2 shared cores), so a solve runs BLAS on one thread by default. ``None``
+# leaves the BLAS as configured; so does setting one of _BLAS_ENV in the environment. Needs the
+# optional package threadpoolctl (without it the BLAS is left as configured).
+BLAS_THREADS: int | None = 1
+_BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_blas_controller = None
+
+
+def blas_threads():
+    """A context manager that limits the BLAS to ``BLAS_THREADS`` threads (see above)."""
+    global _blas_controller
+    if BLAS_THREADS is None or any(os.environ.get(v) for v in _BLAS_ENV):
+        return contextlib.nullcontext()
+    if _blas_controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # optional
+            _blas_controller = False
+        else:
+            _blas_controller = ThreadpoolController()
+    if not _blas_controller:
+        return contextlib.nullcontext()
+    return _blas_controller.limit(limits=BLAS_THREADS, user_api="blas")
 
 
 def _available_memory_bytes() -> int | None:
@@ -42,9 +96,12 @@ def estimate_memory_bytes(n_source: int, n_reproduction: int) -> int:
     """Peak working memory of one Blahut-Arimoto / interior-point solve, in bytes.
 
     Two ``(n_source, n_reproduction)`` float64 matrices (the rescaled Gibbs kernel and the
-    scaled kernel used for the Hessian, reused for the returned channel), the
-    ``(n_reproduction, n_reproduction)`` Hessian, and row-chunk temporaries. The distortion
-    matrix itself is the caller's and is not counted.
+    scaled kernel used for a dense Newton step; the returned channel overwrites the kernel), the
+    ``(n_reproduction, n_reproduction)`` Hessian of a dense step, and row-chunk temporaries. This
+    is an upper bound: low-rank Newton steps (see :func:`row_basis`) allocate neither the scaled
+    kernel nor the Hessian, only ``(n_source + n_reproduction) x r`` factors with
+    ``r <= LOWRANK_MAX_FRACTION * n_reproduction``. The distortion matrix itself is the
+    caller's and is not counted.
 
     Examples
     --------
@@ -84,8 +141,8 @@ def check_memory(n_source: int, n_reproduction: int, max_memory_bytes: int | Non
     return need
 
 
-def _row_chunks(n_rows: int, n_cols: int):
-    step = max(1, _CHUNK_ELEMS // max(n_cols, 1))
+def _row_chunks(n_rows: int, n_cols: int, elems: int = _CHUNK_ELEMS):
+    step = max(1, elems // max(n_cols, 1))
     for start in range(0, n_rows, step):
         yield slice(start, min(n_rows, start + step))
 
@@ -101,13 +158,34 @@ class GibbsKernel:
         self.log_scale = self.s * self.dmin
         nx, ny = d.shape
         self.A = np.empty((nx, ny))
-        for rows in _row_chunks(nx, ny):
+        for rows in _row_chunks(nx, ny, _CACHE_ELEMS):
             block = self.A[rows]
             np.subtract(d[rows], self.dmin[rows, None], out=block)
             block *= self.s
             np.exp(block, out=block)
         self.log_p = np.log(np.where(p > 0, p, 1.0))
         self.pos = p > 0
+        self._basis: tuple[np.ndarray, np.ndarray] | None = None
+        self._basis_done = False
+
+    def row_basis(self, *, rtol: float | None = None, max_rank: int | None = None):
+        """``(V, AV)`` with ``A ~= (A V) V^T``, ``V`` orthonormal, or ``None`` if not low rank.
+
+        Computed once per kernel (cached) by :func:`row_basis`.
+        """
+        if not self._basis_done:
+            rtol = LOWRANK_RTOL if rtol is None else rtol
+            self._basis = row_basis(self.A, rtol=rtol, max_rank=max_rank)
+            self._basis_done = True
+        return self._basis
+
+    def bad_rows(self, cols: np.ndarray, log_ct: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        """Rows ``bad`` of :meth:`scaled_rows`, from the log domain."""
+        expo = (
+            self.s * (self.d[np.ix_(bad, cols)] - self.dmin[bad, None])
+            + (0.5 * self.log_p[bad] - log_ct[bad])[:, None]
+        )
+        return np.exp(expo)
 
     # -- rows whose mixture underflows, handled in the log domain ------------------------
     def _log_rows(self, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -153,11 +231,7 @@ class GibbsKernel:
         B = self.A[:, cols]
         B *= r[:, None]
         if bad.size:
-            expo = (
-                self.s * (self.d[np.ix_(bad, cols)] - self.dmin[bad, None])
-                + (0.5 * self.log_p[bad] - log_ct[bad])[:, None]
-            )
-            B[bad] = np.exp(expo)
+            B[bad] = self.bad_rows(cols, log_ct, bad)
         return B
 
     def distortion(self, q: np.ndarray, ct, log_ct, bad) -> float:
@@ -166,7 +240,7 @@ class GibbsKernel:
         total = 0.0
         good = self.pos.copy()
         good[bad] = False
-        for rows in _row_chunks(nx, ny):
+        for rows in _row_chunks(nx, ny, _CACHE_ELEMS):
             g = good[rows]
             if not g.any():
                 continue
@@ -182,17 +256,197 @@ class GibbsKernel:
         return total
 
     def channel(self, q: np.ndarray, ct, log_ct, bad, out: np.ndarray | None = None):
-        """The test channel ``W(y|x)`` with rows summing to 1."""
-        W = np.multiply(self.A, q[None, :], out=out)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            W /= np.where(ct > 0, ct, 1.0)[:, None]
-        rows = np.flatnonzero((ct < _TINY_MIX) | ~np.isfinite(W).all(axis=1))
+        """The test channel ``W(y|x)`` with rows summing to 1.
+
+        ``out`` may be ``self.A`` itself (row chunks are overwritten in place): this saves an
+        ``(n_x, n_y)`` allocation when the kernel is not needed afterwards, and leaves it unusable.
+        """
+        nx, ny = self.A.shape
+        W = np.empty((nx, ny)) if out is None else out
+        # entries are q(y) A[x, y] / ct[x] <= 1 (all terms of ct are >= 0), so only rows with an
+        # underflowing or non-finite mixture need the log domain
+        rows = np.flatnonzero((ct < _TINY_MIX) | ~np.isfinite(ct))
+        inv = np.zeros(nx)
+        ok = np.ones(nx, dtype=bool)
+        ok[rows] = False
+        inv[ok] = 1.0 / ct[ok]
+        for chunk in _row_chunks(nx, ny, _CACHE_ELEMS):
+            block = W[chunk]
+            np.multiply(self.A[chunk], q[None, :], out=block)
+            block *= inv[chunk, None]
         if rows.size:
             with np.errstate(divide="ignore"):
                 logq = np.log(q)
             expo = self.s * (self.d[rows] - self.dmin[rows, None]) + logq[None, :]
             W[rows] = np.exp(expo - logsumexp(expo, axis=1, keepdims=True))
         return W
+
+
+def row_basis(
+    A: np.ndarray,
+    *,
+    rtol: float = LOWRANK_RTOL,
+    max_rank: int | None = None,
+    block: int = 32,
+    seed: int = 0,
+):
+    """An orthonormal basis ``V`` of the numerical row space of ``A``, and ``A V``.
+
+    Rows of ``A`` are drawn in a random order (fixed seed) in blocks of ``block``; a block's part
+    outside the current basis is orthonormalised and appended until a fresh block lies within
+    ``rtol`` (relative to the largest row norm) of the basis. Every row is then checked:
+    ``|a_x|^2 - |a_x V|^2`` (resolvable down to about ``1e-7 |a|``) flags rows that are not yet
+    represented, and the worst of them are added. Returns ``(V, A V)``, or ``None`` when the
+    rank would exceed ``max_rank`` (default ``LOWRANK_MAX_FRACTION * n_y``): then a dense Newton
+    step is cheaper. Cost ``O(n_x n_y r)`` for rank ``r`` (one product ``A V``).
+
+    The basis only preconditions Newton steps (see :func:`_lowrank_direction`), so a poor
+    basis slows the solver down but cannot change its certified result.
+    """
+    nx, ny = A.shape
+    if max_rank is None:
+        max_rank = int(LOWRANK_MAX_FRACTION * ny)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(nx)
+    rownorm2 = np.einsum("ij,ij->i", A, A)
+    top = float(rownorm2.max())
+    if not (top > 0 and np.isfinite(top)):
+        return None
+    Q = np.empty((ny, 0))
+    AV = np.empty((nx, 0))
+    pos = 0
+    while True:
+        if pos < nx:
+            rows = order[pos : pos + block]
+            pos += rows.size
+        else:  # every row sampled: the exact check below decides
+            rows = np.empty(0, dtype=np.intp)
+        Y = A[rows].T
+        for _ in range(2):  # twice is enough (Gram-Schmidt against the basis)
+            Y -= Q @ (Q.T @ Y)
+        resid2 = np.einsum("ij,ij->j", Y, Y)
+        if rows.size == 0 or float(resid2.max()) <= rtol**2 * top:
+            # exact check of every row against the basis found so far
+            if AV.shape[1] < Q.shape[1]:
+                AV = np.hstack([AV, A @ Q[:, AV.shape[1] :]])
+            miss = rownorm2 - np.einsum("ij,ij->i", AV, AV)
+            worst = np.argsort(miss)[::-1][:block]
+            worst = worst[miss[worst] > 1e-14 * top]
+            if worst.size == 0:
+                return Q, AV
+            Y = A[worst].T
+            for _ in range(2):
+                Y -= Q @ (Q.T @ Y)
+        keep = np.einsum("ij,ij->j", Y, Y) > rtol**2 * top
+        if not keep.any():  # what is left is rounding noise
+            if AV.shape[1] < Q.shape[1]:
+                AV = np.hstack([AV, A @ Q[:, AV.shape[1] :]])
+            return Q, AV
+        if Q.shape[1] + int(keep.sum()) > max_rank:
+            return None
+        Qb = np.linalg.qr(Y[:, keep])[0]
+        Qb -= Q @ (Q.T @ Qb)
+        Q = np.hstack([Q, np.linalg.qr(Qb)[0]])
+
+
+def _dense_direction(kernel, active, ct, log_ct, bad, diag, rhs):
+    """Solve ``(B^T B + diag(diag)) dq = rhs`` on the working set by a dense Cholesky."""
+    B = kernel.scaled_rows(active, ct, log_ct, bad)
+    H = dsyrk(1.0, B, trans=1, lower=0)
+    del B
+    n = H.shape[0]
+    if REG:
+        H.flat[:: n + 1] *= 1.0 + REG
+    H.flat[:: n + 1] += diag
+    c, info = dpotrf(H, lower=0, clean=0, overwrite_a=1)
+    if info != 0:
+        return None
+    dq, info = dpotrs(c, rhs, lower=0)
+    return dq if info == 0 else None
+
+
+def _lowrank_direction(kernel, basis, active, ct, bad, log_ct, diag, rhs, *, rtol, max_cg):
+    """Solve the same system as :func:`_dense_direction` by preconditioned CG.
+
+    The Hessian ``B^T B = A_S^T diag(p / c^2) A_S`` is applied exactly (two products with the
+    full kernel per iteration); the preconditioner replaces ``A`` by ``(A V) V^T`` of
+    :func:`row_basis` (plus the exact log-domain rows), which turns ``B^T B + diag`` into a
+    diagonal plus a rank-``r`` term, inverted by the Woodbury identity in ``O(n_x r^2 + n_s r^2)``
+    (an ``r x r`` eigendecomposition and Cholesky factorisation). Returns ``dq``, or ``None``
+    when the system could not be solved to a relative residual ``_CG_ACCEPT`` (the caller then
+    takes a dense step).
+    """
+    V, AV = basis
+    A = kernel.A
+    nx, ny = A.shape
+    good = kernel.pos.copy()
+    good[bad] = False
+    w = np.zeros(nx)
+    w[good] = kernel.p[good] / ct[good] ** 2
+    if not np.all(np.isfinite(w)):
+        return None
+    # H ~= V_S K V_S^T with K = M^T M, M = diag(sqrt w) A V; K = L L^T by an eigendecomposition
+    M = np.sqrt(w)[:, None] * AV
+    lam, E = np.linalg.eigh(dsyrk(1.0, M, trans=1, lower=1), UPLO="L")
+    del M
+    F = V[active] @ (E * np.sqrt(np.maximum(lam, 0.0)))
+    if bad.size > max(V.shape[1], 64):
+        return None
+    Bb = kernel.bad_rows(active, log_ct, bad) if bad.size else None
+    if Bb is not None:
+        F = np.hstack([F, Bb.T])
+    # Woodbury on the diagonally scaled system: (I + Ft Ft^T)^-1 = I - Ft (I + Ft^T Ft)^-1 Ft^T
+    if not np.all(diag > 0):
+        return None
+    dis = 1.0 / np.sqrt(diag)
+    F *= dis[:, None]
+    C = dsyrk(1.0, F, trans=1, lower=0)
+    C[np.diag_indices_from(C)] += 1.0
+    try:
+        cf = cho_factor(C, lower=False, overwrite_a=True, check_finite=False)
+    except (LinAlgError, ValueError):
+        return None
+
+    def prec(b):
+        bt = b * dis
+        return (bt - F @ cho_solve(cf, F.T @ bt, check_finite=False)) * dis
+
+    full = np.zeros(ny)
+
+    def op(v):
+        full[active] = v
+        u = A @ full
+        u *= w
+        out = (A.T @ u)[active] + diag * v
+        if Bb is not None:
+            out += Bb.T @ (Bb @ v)
+        return out
+
+    x = prec(rhs)
+    bnorm = float(np.linalg.norm(rhs))
+    r = rhs - op(x)
+    rn = float(np.linalg.norm(r))
+    z = prec(r)
+    pdir = z
+    rz = float(r @ z)
+    for _ in range(max_cg):
+        if rn <= rtol * bnorm:
+            break
+        Ap = op(pdir)
+        pAp = float(pdir @ Ap)
+        if not (pAp > 0 and np.isfinite(pAp)):
+            break
+        alpha = rz / pAp
+        x = x + alpha * pdir
+        r = r - alpha * Ap
+        rn = float(np.linalg.norm(r))
+        z = prec(r)
+        rz_new = float(r @ z)
+        pdir = z + (rz_new / rz) * pdir
+        rz = rz_new
+    if not rn <= _CG_ACCEPT * bnorm:
+        return None
+    return x
 
 
 def certificate(kernel: GibbsKernel, q: np.ndarray):
@@ -233,6 +487,7 @@ def solve_output_marginal(
     max_iter: int,
     method: str,
     warm: bool = False,
+    hessian: str = "auto",
 ):
     """Minimise ``F(q) = -sum_x p(x) ln sum_y q(y) e^{s d(x,y)}`` over the simplex.
 
@@ -242,7 +497,18 @@ def solve_output_marginal(
     simplex), restricted to a working set that drops reproduction symbols whose mass has vanished
     and whose KKT multiplier is clearly positive. Both stop on the certified gap computed on the
     full alphabet. Returns ``(q, iterations, converged)``.
+
+    ``hessian`` chooses the linear algebra of a Newton step: ``"dense"`` factors the working-set
+    Hessian (``O(n_x n_s^2 + n_s^3)``); ``"lowrank"`` solves the same system by conjugate
+    gradients with exact Hessian products, preconditioned by a low-rank factorisation of the
+    kernel (:func:`row_basis`, once per slope), falling back to dense steps when the kernel is
+    not of low numerical rank or conjugate gradients do not solve a step's system; ``"auto"``
+    (default) is ``"lowrank"`` from ``LOWRANK_MIN_SIZE`` reproduction symbols on. The stopping
+    rule is the same certificate. Each interior-point run starts with the dual slack
+    ``_Z_OFFSET`` and, if it fails, is retried with the more conservative ``_Z_OFFSET_SAFE``.
     """
+    if hessian not in _HESSIAN_MODES:
+        raise ValueError(f"hessian must be one of {_HESSIAN_MODES}, got {hessian!r}")
     q = q0 / q0.sum()
     if method == "ba":
         it = 0
@@ -259,7 +525,7 @@ def solve_output_marginal(
     best_gap, best_q = math.inf, q
     # attempts: (start, Blahut-Arimoto warm-up steps); a warm start first, then a cold one
     attempts = [(q, 3)] if warm else []
-    attempts.append((np.full(q.size, 1.0 / q.size), 15))
+    attempts.append((np.full(q.size, 1.0 / q.size), _COLD_BA_STEPS))
     for start, n_ba in attempts:
         q = start
         for _ in range(min(n_ba, max_iter - it)):
@@ -271,13 +537,24 @@ def solve_output_marginal(
         q, _, _, _, cy, gap = certificate(kernel, q)
         if gap <= tol_nats:
             return q, it, True
-        q, it, gap = _interior_point(
-            kernel, q, it, tol_nats=tol_nats, max_iter=max_iter, z_offset=1e-3, sigma=0.3
-        )
-        if gap <= tol_nats:
-            return q, it, True
-        if gap < best_gap:
-            best_gap, best_q = gap, q
+        # a small initial dual slack needs fewer Newton steps; the safer default as a retry
+        for z_offset in dict.fromkeys((_Z_OFFSET, _Z_OFFSET_SAFE)):
+            q_ip, it, gap = _interior_point(
+                kernel,
+                q,
+                it,
+                tol_nats=tol_nats,
+                max_iter=max_iter,
+                z_offset=z_offset,
+                sigma=_SIGMA,
+                hessian=hessian,
+            )
+            if gap <= tol_nats:
+                return q_ip, it, True
+            if gap < best_gap:
+                best_gap, best_q = gap, q_ip
+            if it >= max_iter:
+                break
         if it >= max_iter:
             break
     # no success: finish with Blahut-Arimoto from the best point
@@ -288,7 +565,9 @@ def solve_output_marginal(
     return q, it, gap <= tol_nats
 
 
-def _interior_point(kernel, q, it, *, tol_nats, max_iter, z_offset, sigma, max_steps=40):
+def _interior_point(
+    kernel, q, it, *, tol_nats, max_iter, z_offset, sigma, max_steps=40, hessian="auto"
+):
     """Primal-dual Newton steps on ``min_{q>=0} -sum_x p ln (A q)_x + sum_y q(y)``.
 
     Returns ``(best q, iterations so far, its gap)``; stops on the tolerance or after a run of
@@ -307,6 +586,8 @@ def _interior_point(kernel, q, it, *, tol_nats, max_iter, z_offset, sigma, max_s
     z = np.maximum(1.0 - cy, 0.0) + z_offset
     stalls = 0
     steps = 0
+    use_lr = hessian == "lowrank" or (hessian == "auto" and kernel.A.shape[1] >= LOWRANK_MIN_SIZE)
+    basis = kernel.row_basis() if use_lr else None
     while it < max_iter and steps < max_steps:
         it += 1
         steps += 1
@@ -314,17 +595,16 @@ def _interior_point(kernel, q, it, *, tol_nats, max_iter, z_offset, sigma, max_s
         za = z[active]
         g = 1.0 - cy[active]
         mu = sigma * float(qa @ za) / max(active.size, 1)
-        B = kernel.scaled_rows(active, ct, log_ct, bad)
-        H = dsyrk(1.0, B, trans=1, lower=0)
-        del B
-        hdiag = H[np.diag_indices_from(H)]
-        H[np.diag_indices_from(H)] += za / qa + REG * hdiag
-        try:
-            cf = cho_factor(H, lower=False, overwrite_a=True, check_finite=False)
-            dq = cho_solve(cf, mu / qa - g, check_finite=False)
-        except (LinAlgError, ValueError):
-            dq = None
-        del H
+        dq = None
+        if basis is not None:
+            dq = _lowrank_direction(
+                kernel, basis, active, ct, bad, log_ct, za / qa, mu / qa - g, rtol=1e-10, max_cg=8
+            )
+            if dq is None or not np.all(np.isfinite(dq)):
+                # conjugate gradients did not solve the Newton system: dense steps from here on
+                basis = dq = None
+        if dq is None:
+            dq = _dense_direction(kernel, active, ct, log_ct, bad, za / qa, mu / qa - g)
         if dq is None or not np.all(np.isfinite(dq)):
             break
         dz = mu / qa - za - (za / qa) * dq

@@ -14,7 +14,11 @@ over the simplex; the channel is :math:`W(y|x) = q(y) e^{s' d(x,y)} / c(x)` with
 :math:`c(x) = \sum_y q(y) e^{s' d(x,y)}` (eq. (3)-(4), Lei et al.; seed 002 writes
 :math:`\beta = -s' > 0`). Blahut-Arimoto iterates :math:`q(y) \leftarrow q(y) c_y` with
 :math:`c_y = \sum_x p(x) e^{s' d(x,y)} / c(x)`; the default ``method="newton"`` runs a few such
-steps and then a primal-dual interior-point Newton method on the same convex problem.
+steps and then a primal-dual interior-point Newton method on the same convex problem. From 256
+reproduction symbols on, its Newton systems are solved by conjugate gradients preconditioned
+with a low-rank factorisation of the kernel :math:`e^{s' d}` (computed once per slope), when
+the kernel has a small numerical rank, as for a discretised continuous source with a smooth
+distortion; otherwise the dense Hessian is factored at every step.
 
 Every result is certified: with :math:`D_s` the distortion of the returned channel,
 
@@ -47,6 +51,7 @@ from rdlab.core.validation import (
 from rdlab.solvers._kernel import (
     LN2,
     GibbsKernel,
+    blas_threads,
     bounds_nats,
     certificate,
     check_memory,
@@ -176,6 +181,21 @@ def _solve_slope(
     """Solve at one slope; returns (RDSolution, extra) with extra the pieces the callers reuse."""
     if slope == 0.0:
         return _zero_rate_solution(p, d, 0.0, keep_channel), None
+    with blas_threads():
+        return _solve_slope_nonzero(
+            p,
+            d,
+            slope,
+            q0,
+            tol_bits=tol_bits,
+            max_iter=max_iter,
+            method=method,
+            keep_channel=keep_channel,
+            warm=warm,
+        )
+
+
+def _solve_slope_nonzero(p, d, slope, q0, *, tol_bits, max_iter, method, keep_channel, warm):
     kernel = GibbsKernel(p, d, slope * LN2)
     q, iters, converged = solve_output_marginal(
         kernel, q0, tol_nats=tol_bits * LN2, max_iter=max_iter, method=method, warm=warm
@@ -187,7 +207,8 @@ def _solve_slope(
     upper_b = max(upper / LN2, 0.0)
     lower_b = max(lower / LN2, 0.0)
     lower_b = min(lower_b, upper_b)
-    channel = kernel.channel(q, ct, log_ct, bad) if keep_channel else np.empty((0, 0))
+    # the kernel is not needed any more: the channel overwrites it instead of a new n_x x n_y array
+    channel = kernel.channel(q, ct, log_ct, bad, out=kernel.A) if keep_channel else np.empty((0, 0))
     out_pmf = (q * cy) if keep_channel else q
     out_pmf = out_pmf / out_pmf.sum()
     sol = RDSolution(
@@ -424,7 +445,7 @@ def _finish(p, d, sol, extra, upper, lower, cache, keep_channel, tol_bits) -> RD
     if keep_channel:
         kernel = GibbsKernel(p, d, extra["s_nats"])
         q, ct, log_ct, bad, cy, _ = certificate(kernel, extra["q"])
-        channel = kernel.channel(q, ct, log_ct, bad)
+        channel = kernel.channel(q, ct, log_ct, bad, out=kernel.A)  # overwrites the kernel
         out_pmf = q * cy
         out_pmf = out_pmf / out_pmf.sum()
     gap = upper - lower
@@ -541,6 +562,25 @@ def _default_slopes(p, d, n_points, *, tol_bits, max_iter, method) -> np.ndarray
     return -np.geomspace(a, b, n_points)
 
 
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+def _progress_bar(total: int, progress: bool):
+    if not progress:  # tqdm.auto takes ~0.1 s to import; skip it when nothing is shown
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="rdlab R(D) sweep", delay=1.0, leave=False)
+
+
 def rate_distortion_solutions(
     source_pmf: object,
     distortion_matrix: object,
@@ -578,11 +618,7 @@ def rate_distortion_solutions(
     q = np.full(d.shape[1], 1.0 / d.shape[1])
     out: list[RDSolution | None] = [None] * s_arr.size
     warm_next = False
-    from tqdm.auto import tqdm
-
-    with tqdm(
-        total=s_arr.size, desc="rdlab R(D) sweep", delay=1.0, disable=not progress, leave=False
-    ) as bar:
+    with _progress_bar(s_arr.size, progress) as bar:
         for i in order:
             sol, extra = _solve_slope(
                 p,
