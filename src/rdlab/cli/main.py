@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.retrieval",
     "rdlab.cli.rdp",
     "rdlab.cli.ecot",
+    "rdlab.cli.rcc",
     "rdlab.cli.demo",
 )
 

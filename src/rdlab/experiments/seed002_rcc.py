@@ -1,0 +1,208 @@
+"""Reproductions of Lei et al. §V (seed 002): reverse channel coding on a Gaussian source.
+
+``002-fig9``
+    PFR and ORC with the exact optimal output distribution :math:`Q_Y^*` (corrected form,
+    docs/errata.md E002-1) on ``gaussian20``: measured rate (real bytes of the coded indices)
+    and distortion at several slopes, against R(D) and the guarantee R + log2(R+1) + 5 of
+    eq. (25). Writes ``fig9_rcc_gaussian.png``.
+``002-fig14``
+    Rate and distortion of PFR and ORC against the number of candidates N at one slope (Fig. 14:
+    the rate grows like log N until N passes about 2^R, and the distortion falls to D). Writes
+    ``fig14_rcc_vs_n.png``.
+
+Every rate is measured from bytes: the range-coded payload of the whole batch (``*_bits``), the
+one-shot prefix code of each index alone (``one_shot_bits``) and the whole file, container and
+header included (``file_bits``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rdlab.coding.index_coding import encode_indices_prefix
+from rdlab.coding.rcc import gaussian_operating_point, rcc_encode, rcc_guarantee_bits
+from rdlab.core.io import save_figure_atomic
+from rdlab.experiments.registry import register_experiment
+from rdlab.sources.registry import gaussian20_variances, make_source
+from rdlab.theory.gaussian import reverse_water_filling_at_rate
+
+PAPER = (
+    "Lei, Hassani & Saeedi Bidokhti, Neural Estimation of the Rate-Distortion Function With "
+    "Applications to Operational Source Coding (IEEE JSAIT 2022)"
+)
+SOURCE = "gaussian20"
+
+FIG9_SETTINGS: dict[str, dict[str, Any]] = {
+    "quick": {"rates_bits": [1, 2, 3, 4, 5, 6, 7, 8], "n_samples": 200, "extra_log2_n": 6},
+    "paper": {"rates_bits": list(range(1, 13)), "n_samples": 1000, "extra_log2_n": 6},
+}
+FIG14_SETTINGS: dict[str, dict[str, Any]] = {
+    "quick": {"rate_bits": 4.0, "log2_n": list(range(0, 15)), "n_samples": 200},
+    "paper": {"rate_bits": 4.0, "log2_n": list(range(0, 21)), "n_samples": 1000},
+}
+
+
+def _code(x: np.ndarray, op, n_candidates: int, method: str, seed: int) -> dict[str, Any]:
+    start = time.perf_counter()
+    enc = rcc_encode(
+        x,
+        op.output,
+        slope=op.slope,
+        n_candidates=n_candidates,
+        seed=seed,
+        zipf_rate_bits=op.rate_bits,
+        method=method,
+    )
+    seconds = time.perf_counter() - start
+    _, one_shot_bits = encode_indices_prefix(enc.indices, enc.header.zipf_law)
+    d = np.sum((x - enc.reconstruction) ** 2, axis=1)
+    n = x.shape[0]
+    return {
+        "method": method,
+        "n_candidates": n_candidates,
+        "rate_bits": enc.payload_bits_per_sample,
+        "one_shot_bits": one_shot_bits / n,
+        "file_bits": enc.bits_per_sample,
+        "information_bits": enc.information_bits_per_sample,
+        "distortion": float(d.mean()),
+        "distortion_standard_error": float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else None,
+        "encode_samples_per_second": n / seconds,
+    }
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+@register_experiment(
+    "002-fig9",
+    paper=PAPER,
+    target="Fig. 9: PFR and ORC on the Gaussian source with the exact Q_Y*",
+    description="PFR and ORC with the exact Gaussian Q_Y* on gaussian20: rate from real bytes "
+    "and distortion against R(D) and the guarantee R + log2(R+1) + 5.",
+)
+def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+    cfg = FIG9_SETTINGS[preset]
+    x = make_source(SOURCE).sample(cfg["n_samples"], seed=seed)
+    s = gaussian20_variances()
+    points = []
+    for r in cfg["rates_bits"]:
+        d_target = reverse_water_filling_at_rate(s, float(r)).distortion
+        op = gaussian_operating_point(SOURCE, distortion=d_target)
+        n_cand = 2 ** min(24, math.ceil(op.rate_bits - 1e-9) + cfg["extra_log2_n"])
+        for method in ("pfr", "orc"):
+            row = _code(x, op, n_cand, method, seed + 1)
+            row.update(
+                {
+                    "target_distortion": op.distortion,
+                    "rate_distortion_bits": op.rate_bits,
+                    "guarantee_bits": op.guarantee_bits,
+                    "slope": op.slope,
+                }
+            )
+            points.append(row)
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    d_grid = np.geomspace(min(p["target_distortion"] for p in points) * 0.8, s.sum() * 0.999, 200)
+    from rdlab.theory.gaussian import vector_gaussian_rate_distortion
+
+    r_grid = np.asarray(vector_gaussian_rate_distortion(d_grid, s))
+    ax.plot(d_grid, r_grid, "k-", label="R(D)")
+    ax.plot(d_grid, rcc_guarantee_bits(r_grid), "k--", label="R + log2(R+1) + 5")
+    for method, marker in (("pfr", "o"), ("orc", "s")):
+        pts = [p for p in points if p["method"] == method]
+        ax.plot(
+            [p["distortion"] for p in pts],
+            [p["rate_bits"] for p in pts],
+            marker,
+            label=f"{method.upper()} (range-coded bytes)",
+        )
+        ax.plot(
+            [p["distortion"] for p in pts],
+            [p["one_shot_bits"] for p in pts],
+            marker,
+            mfc="none",
+            label=f"{method.upper()} (one-shot prefix code)",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("distortion (squared error per sample)")
+    ax.set_ylabel("rate [bits per sample]")
+    ax.set_title(f"Fig. 9: RCC with exact Q_Y*, {SOURCE}, n = {cfg['n_samples']}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure_atomic(fig, Path(out_dir) / "fig9_rcc_gaussian.png", dpi=120)
+    plt.close(fig)
+    gaps = [p["rate_bits"] - p["rate_distortion_bits"] for p in points]
+    return {
+        "source": SOURCE,
+        "n_samples": cfg["n_samples"],
+        "points": points,
+        "max_gap_to_rd_bits": max(gaps),
+        "min_margin_to_guarantee_bits": min(p["guarantee_bits"] - p["rate_bits"] for p in points),
+        "files": ["fig9_rcc_gaussian.png"],
+    }
+
+
+@register_experiment(
+    "002-fig14",
+    paper=PAPER,
+    target="Fig. 14: effect of the number of candidates N on RCC",
+    description="Rate (real bytes) and distortion of PFR and ORC against the number of "
+    "candidates N on gaussian20 at R(D) = 4 bits.",
+)
+def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+    cfg = FIG14_SETTINGS[preset]
+    x = make_source(SOURCE).sample(cfg["n_samples"], seed=seed)
+    s = gaussian20_variances()
+    d_target = reverse_water_filling_at_rate(s, cfg["rate_bits"]).distortion
+    op = gaussian_operating_point(SOURCE, distortion=d_target)
+    points = []
+    for j in cfg["log2_n"]:
+        for method in ("pfr", "orc"):
+            row = _code(x, op, 2**j, method, seed + 1)
+            row["log2_n_candidates"] = j
+            points.append(row)
+
+    plt = _plt()
+    fig, (ax_r, ax_d) = plt.subplots(1, 2, figsize=(10, 4.0))
+    for method, marker in (("pfr", "o-"), ("orc", "s-")):
+        pts = [p for p in points if p["method"] == method]
+        js = [p["log2_n_candidates"] for p in pts]
+        ax_r.plot(js, [p["rate_bits"] for p in pts], marker, label=method.upper())
+        ax_d.plot(js, [p["distortion"] for p in pts], marker, label=method.upper())
+    ax_r.axhline(op.rate_bits, color="k", label="R(D)")
+    ax_r.axhline(op.guarantee_bits, color="k", ls="--", label="R + log2(R+1) + 5")
+    ax_r.set_xlabel("log2 N")
+    ax_r.set_ylabel("rate [bits per sample, range-coded bytes]")
+    ax_d.axhline(op.distortion, color="k", label="D")
+    ax_d.set_xlabel("log2 N")
+    ax_d.set_ylabel("distortion (squared error per sample)")
+    for ax in (ax_r, ax_d):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Fig. 14: effect of N, {SOURCE}, R(D) = {op.rate_bits:.2f} bits")
+    fig.tight_layout()
+    save_figure_atomic(fig, Path(out_dir) / "fig14_rcc_vs_n.png", dpi=120)
+    plt.close(fig)
+    return {
+        "source": SOURCE,
+        "n_samples": cfg["n_samples"],
+        "rate_distortion_bits": op.rate_bits,
+        "target_distortion": op.distortion,
+        "guarantee_bits": op.guarantee_bits,
+        "slope": op.slope,
+        "points": points,
+        "files": ["fig14_rcc_vs_n.png"],
+    }
