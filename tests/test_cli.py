@@ -118,5 +118,9 @@ def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
     # 200-point grid: discretisation error small, every point certified
     assert res["scalar_gaussian"]["max_certified_gap_bits"] <= 1e-6
     assert res["scalar_gaussian"]["max_abs_error_bits"] < 0.01
+    # the codec's real rate sits between R(D) and the guarantee of eq. (25)
+    for p in res["codec"]:
+        assert p["rd_rate_bits"] < p["payload_bits"] < p["guarantee_bits"]
+        assert p["rate_bits"] == 8 * p["bitstream_bytes"] / p["n_samples"]
     code, _, err = run(capsys, "demo", "--out", str(out))
     assert code == 2 and "--overwrite" in err

@@ -1,12 +1,17 @@
-"""The main job (``make demo``): from closed forms to exact solvers on the embedded default source.
+"""The main job (``make demo``): from closed forms to exact solvers to real bytes.
 
-1. The embedded default source ``gaussian20`` (the official NERD code's m = 20 Gaussian, variances
-   4·exp(−k/2) under a fixed stored rotation): its closed-form R(D) by reverse water-filling.
-2. A scalar N(0, 1) discretised onto 1000 points of [−6, 6]: Blahut-Arimoto (certified bounds)
-   beside the closed form 0.5·log2(1/D).
+On the embedded default source ``gaussian20`` (the official NERD code's m = 20 Gaussian,
+variances 4·exp(−k/2) under a fixed stored rotation):
+
+1. the closed-form R(D) by reverse water-filling;
+2. the reverse channel codec (PFR with the exact optimal output law Q_Y*, docs/errata.md E002-1)
+   at R(D) = 2 and 4 bits, rate measured from the real bytes of the bitstream;
+
+and on a scalar N(0, 1) discretised onto 1000 points of [−6, 6]: Blahut-Arimoto with certified
+bounds beside the closed form 0.5·log2(1/D).
 
 Writes ``demo.png``, ``config.json`` and ``results.json`` into the run directory and returns the
-results dict. Later layers (NERD, the codecs, learned models) add their points to this job.
+results dict; :func:`format_demo` renders it as text.
 """
 
 from __future__ import annotations
@@ -24,6 +29,81 @@ from rdlab.sources.registry import make_source
 from rdlab.theory.gaussian import gaussian_rate_distortion, gaussian_rd_curve
 
 DEFAULT_SOURCE = "gaussian20"
+RCC_RATES_BITS = (2.0, 4.0)
+"""R(D) of the codec's operating points; N = 2^(R + 6) candidates each."""
+
+
+def _closed_form_stage(source) -> dict[str, Any]:
+    closed = gaussian_rd_curve(source, n_points=60, max_rate_bits=12.0)
+    return {
+        "d_max": source.total_variance,
+        "eigenvalues": source.eigenvalues.tolist(),
+        "closed_form": closed.to_dict()["points"],
+    }
+
+
+def _blahut_arimoto_stage(grid_points: int, curve_points: int, progress: bool) -> dict[str, Any]:
+    from rdlab.solvers import rate_distortion_curve
+
+    x, pmf = discretized_gaussian(grid_points, 6.0)
+    start = time.perf_counter()
+    ba = rate_distortion_curve(pmf, distortion_matrix(x), n_points=curve_points, progress=progress)
+    seconds = time.perf_counter() - start
+    exact = np.asarray(gaussian_rate_distortion(ba.distortion, 1.0))
+    gaps = np.array([p.gap_bits for p in ba.points], dtype=float)
+    return {
+        "blahut_arimoto": ba.to_dict()["points"],
+        "closed_form_rate_bits": exact.tolist(),
+        "max_abs_error_bits": float(np.max(np.abs(ba.rate_bits - exact))),
+        "max_certified_gap_bits": float(np.max(gaps)),
+        "blahut_arimoto_seconds": round(seconds, 3),
+    }
+
+
+def _rcc_stage(source, n_samples: int, seed: int, progress: bool) -> list[dict[str, Any]]:
+    from rdlab.coding.rcc import (
+        gaussian_operating_point,
+        rcc_decode,
+        rcc_encode,
+        rcc_guarantee_bits,
+    )
+    from rdlab.theory.gaussian import reverse_water_filling_at_rate
+
+    x = source.sample(n_samples, seed=seed)
+    points = []
+    for rate in RCC_RATES_BITS:
+        target = reverse_water_filling_at_rate(source.eigenvalues, rate).distortion
+        op = gaussian_operating_point(DEFAULT_SOURCE, distortion=target)
+        n_candidates = 2 ** int(np.ceil(op.rate_bits - 1e-9) + 6)
+        start = time.perf_counter()
+        enc = rcc_encode(
+            x,
+            op.output,
+            slope=op.slope,
+            n_candidates=n_candidates,
+            seed=seed,
+            zipf_rate_bits=op.rate_bits,
+            progress=progress,
+        )
+        dec = rcc_decode(enc.bitstream)
+        if not np.array_equal(dec.reconstruction, enc.reconstruction):
+            raise RuntimeError("reverse channel codec round trip failed")  # pragma: no cover
+        points.append(
+            {
+                "method": "rcc-pfr",
+                "rate_bits": enc.bits_per_sample,
+                "payload_bits": enc.payload_bits_per_sample,
+                "distortion": enc.distortion,
+                "target_distortion": op.distortion,
+                "rd_rate_bits": op.rate_bits,
+                "guarantee_bits": float(rcc_guarantee_bits(op.rate_bits)),
+                "n_candidates": n_candidates,
+                "n_samples": n_samples,
+                "bitstream_bytes": len(enc.bitstream),
+                "seconds": round(time.perf_counter() - start, 3),
+            }
+        )
+    return points
 
 
 def run_demo(
@@ -32,10 +112,11 @@ def run_demo(
     overwrite: bool = False,
     grid_points: int = 1000,
     curve_points: int = 20,
+    codec_samples: int = 500,
+    seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
-    from rdlab.solvers import rate_distortion_curve
-
+    """Run the main job into ``out_dir`` (refusing to replace a run unless ``overwrite``)."""
     out = Path(out_dir)
     if (out / "results.json").exists() and not overwrite:
         raise FileExistsError(f"{out} already holds a demo run; pass --overwrite to replace it")
@@ -45,64 +126,65 @@ def run_demo(
         "source": DEFAULT_SOURCE,
         "grid_points": grid_points,
         "curve_points": curve_points,
+        "codec_samples": codec_samples,
+        "seed": seed,
     }
     write_json_atomic(out / "config.json", config)
 
     t0 = time.perf_counter()
     source = make_source(DEFAULT_SOURCE)
-    closed = gaussian_rd_curve(source, n_points=40, max_rate_bits=30.0)
-
-    x, pmf = discretized_gaussian(grid_points, 6.0)
-    dist = distortion_matrix(x)
-    t1 = time.perf_counter()
-    ba = rate_distortion_curve(pmf, dist, n_points=curve_points, progress=progress)
-    ba_seconds = time.perf_counter() - t1
-    exact = np.asarray(gaussian_rate_distortion(ba.distortion, 1.0))
-    err = ba.rate_bits - exact
-    gaps = np.array([p.gap_bits for p in ba.points], dtype=float)
-
     results = {
         **config,
-        "gaussian20": {
-            "d_max": source.total_variance,
-            "eigenvalues": source.eigenvalues.tolist(),
-            "closed_form": closed.to_dict()["points"],
-        },
-        "scalar_gaussian": {
-            "blahut_arimoto": ba.to_dict()["points"],
-            "closed_form_rate_bits": exact.tolist(),
-            "max_abs_error_bits": float(np.max(np.abs(err))),
-            "max_certified_gap_bits": float(np.max(gaps)),
-            "blahut_arimoto_seconds": round(ba_seconds, 3),
-        },
-        "wall_seconds": round(time.perf_counter() - t0, 3),
+        "gaussian20": _closed_form_stage(source),
+        "codec": _rcc_stage(source, codec_samples, seed, progress),
+        "scalar_gaussian": _blahut_arimoto_stage(grid_points, curve_points, progress),
     }
-    _plot(out / "demo.png", closed, ba, exact)
+    results["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    _plot(out / "demo.png", results)
     write_json_atomic(out / "results.json", results)
     return results
 
 
-def _plot(path: Path, closed, ba, exact) -> None:
+def _plot(path: Path, results: dict[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    a1.plot(closed.distortion, closed.rate_bits, "-", label="reverse water-filling (closed form)")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    closed = results["gaussian20"]["closed_form"]
+    a1.plot(
+        [p["distortion"] for p in closed],
+        [p["rate_bits"] for p in closed],
+        "-",
+        label="R(D), reverse water-filling",
+    )
+    codec = results["codec"]
+    d = [p["distortion"] for p in codec]
+    a1.plot(d, [p["rate_bits"] for p in codec], "s", label="reverse channel codec (file bytes)")
+    a1.plot(d, [p["payload_bits"] for p in codec], "^", label="reverse channel codec (payload)")
+    a1.plot(
+        [p["target_distortion"] for p in codec],
+        [p["guarantee_bits"] for p in codec],
+        "x",
+        label="guarantee R + log2(R+1) + 5",
+    )
     a1.set_xlabel("distortion (squared error, total over 20 dims)")
-    a1.set_ylabel("rate [bits]")
-    a1.set_title("gaussian20: R(D)")
+    a1.set_ylabel("rate [bits per sample]")
+    a1.set_title("gaussian20: limit and codec")
     a1.grid(alpha=0.3)
-    a1.legend()
-    d = np.linspace(ba.distortion.min() * 0.9, 1.0, 200)
-    a2.plot(d, gaussian_rate_distortion(d, 1.0), "-", label="0.5 log2(1/D) (closed form)")
-    a2.plot(ba.distortion, ba.rate_bits, "o", ms=4, label="Blahut-Arimoto, 1000-point grid")
+    a1.legend(fontsize=8)
+    s = results["scalar_gaussian"]
+    ba_d = np.array([p["distortion"] for p in s["blahut_arimoto"]])
+    ba_r = np.array([p["rate_bits"] for p in s["blahut_arimoto"]])
+    dd = np.linspace(ba_d.min() * 0.9, 1.0, 200)
+    a2.plot(dd, gaussian_rate_distortion(dd, 1.0), "-", label="0.5 log2(1/D) (closed form)")
+    a2.plot(ba_d, ba_r, "o", ms=4, label=f"Blahut-Arimoto, {results['grid_points']}-point grid")
     a2.set_xlabel("distortion (squared error)")
     a2.set_ylabel("rate [bits]")
     a2.set_title("N(0,1): closed form vs Blahut-Arimoto")
     a2.grid(alpha=0.3)
-    a2.legend()
+    a2.legend(fontsize=8)
     fig.tight_layout()
     save_figure_atomic(fig, path, dpi=110)
     plt.close(fig)
@@ -116,15 +198,37 @@ def format_demo(results: dict[str, Any]) -> str:
     s = results["scalar_gaussian"]
     lines = [
         f"source {results['source']}: 20-dim Gaussian, D_max = E||X - mu||^2 = {g['d_max']:.4f}",
-        "closed-form R(D) by reverse water-filling (every 4th point):",
+        "",
+        "rate-distortion function R(D) (closed form, reverse water-filling) and the reverse",
+        "channel codec (PFR, exact Q_Y*), rate from the real bytes of the bitstream:",
+    ]
+    rows = [
+        {
+            "what": f"codec N=2^{int(np.log2(p['n_candidates']))}",
+            "distortion": p["distortion"],
+            "rd": p["rd_rate_bits"],
+            "file": p["rate_bits"],
+            "payload": p["payload_bits"],
+            "gap": p["payload_bits"] - p["rd_rate_bits"],
+            "guarantee": p["guarantee_bits"],
+        }
+        for p in results["codec"]
+    ]
+    lines.append(
         format_table(
-            g["closed_form"][::4],
+            rows,
             [
-                ("rate_bits", "rate [bits]"),
+                ("what", "point"),
                 ("distortion", "distortion"),
-                ("slope", "slope [bits/unit D]"),
+                ("rd", "R(D) [bits]"),
+                ("file", "file [bits/sample]"),
+                ("payload", "payload [bits/sample]"),
+                ("gap", "payload - R(D)"),
+                ("guarantee", "guarantee [bits]"),
             ],
-        ),
+        )
+    )
+    lines += [
         "",
         f"N(0,1) on a {results['grid_points']}-point grid of [-6, 6]: Blahut-Arimoto vs 0.5 log2(1/D)",
     ]
@@ -134,7 +238,7 @@ def format_demo(results: dict[str, Any]) -> str:
     ]
     lines.append(
         format_table(
-            rows,
+            rows[::2],
             [
                 ("distortion", "distortion"),
                 ("rate_bits", "BA rate [bits]"),
@@ -146,6 +250,7 @@ def format_demo(results: dict[str, Any]) -> str:
     )
     lines.append(
         f"max |BA - closed form| = {s['max_abs_error_bits']:.2e} bit (discretisation), "
-        f"max certified gap = {s['max_certified_gap_bits']:.1e} bit, BA curve took {s['blahut_arimoto_seconds']} s"
+        f"max certified gap = {s['max_certified_gap_bits']:.1e} bit, "
+        f"BA curve took {s['blahut_arimoto_seconds']} s"
     )
     return "\n".join(lines)
