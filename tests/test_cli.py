@@ -21,7 +21,9 @@ def test_rd_gaussian_table_and_json(capsys):
     obj = json.loads(out)
     assert obj["points"][0]["rate_bits"] == pytest.approx(1.0)
     assert obj["points"][0]["distortion"] == pytest.approx(0.25)
-    code, out, _ = run(capsys, "rd", "gaussian", "--var", "2", "--dim", "3", "--rate", "3", "--json")
+    code, out, _ = run(
+        capsys, "rd", "gaussian", "--var", "2", "--dim", "3", "--rate", "3", "--json"
+    )
     # 3 i.i.d. copies of variance 2 at 3 bits: D = 3 * 2 * 2^-2
     assert json.loads(out)["points"][0]["distortion"] == pytest.approx(1.5)
 
@@ -44,14 +46,30 @@ def test_plot_written_and_not_clobbered(capsys, tmp_path):
 
 def test_sample_writes_npy_and_refuses_overwrite(capsys, tmp_path):
     out = tmp_path / "x.npy"
-    code, _, _ = run(capsys, "sample", "--source", "gaussian", "--variances", "4,2,1", "--n", "7", "--seed", "3", str(out))
+    code, _, _ = run(
+        capsys,
+        "sample",
+        "--source",
+        "gaussian",
+        "--variances",
+        "4,2,1",
+        "--n",
+        "7",
+        "--seed",
+        "3",
+        str(out),
+    )
     assert code == 0
     x = np.load(out)
     assert x.shape == (7, 3)
-    code, _, err = run(capsys, "sample", "--source", "gaussian20", "--n", "5", "--seed", "3", str(out))
+    code, _, err = run(
+        capsys, "sample", "--source", "gaussian20", "--n", "5", "--seed", "3", str(out)
+    )
     assert code == 2 and "exists" in err
     np.testing.assert_array_equal(np.load(out), x)
-    code, _, _ = run(capsys, "sample", "--source", "gaussian20", "--n", "5", "--seed", "3", str(out), "--force")
+    code, _, _ = run(
+        capsys, "sample", "--source", "gaussian20", "--n", "5", "--seed", "3", str(out), "--force"
+    )
     assert code == 0 and np.load(out).shape == (5, 20)
 
 
@@ -63,8 +81,14 @@ def test_sample_writes_npy_and_refuses_overwrite(capsys, tmp_path):
         (["rd", "gaussian", "--var", "a,b"], "comma-separated"),
         (["rd", "bernoulli", "--p", "1.5"], "p must be in"),
         (["sample", "--source", "nope", "--n", "3", "--seed", "0", "x.npy"], "unknown source"),
-        (["sample", "--source", "gaussian20", "--n", "0", "--seed", "0", "x.npy"], "--n must be >= 1"),
-        (["sample", "--source", "gaussian20", "--n", "3", "--seed", "-1", "x.npy"], "seed must be >= 0"),
+        (
+            ["sample", "--source", "gaussian20", "--n", "0", "--seed", "0", "x.npy"],
+            "--n must be >= 1",
+        ),
+        (
+            ["sample", "--source", "gaussian20", "--n", "3", "--seed", "-1", "x.npy"],
+            "seed must be >= 0",
+        ),
         (["rd", "discrete", "--pmf", "missing.npy", "--distortion", "missing.npy"], "no such file"),
     ],
 )
@@ -82,7 +106,18 @@ def test_usage_error_exits_2(capsys):
 
 
 def test_rd_bernoulli_blahut_arimoto_matches_closed_form(capsys):
-    code, out, _ = run(capsys, "rd", "bernoulli", "--p", "0.2", "--method", "blahut-arimoto", "--distortion", "0.1", "--json")
+    code, out, _ = run(
+        capsys,
+        "rd",
+        "bernoulli",
+        "--p",
+        "0.2",
+        "--method",
+        "blahut-arimoto",
+        "--distortion",
+        "0.1",
+        "--json",
+    )
     assert code == 0
     pt = json.loads(out)["points"][0]
     # h(0.2) - h(0.1), within the certified gap
@@ -95,13 +130,26 @@ def test_rd_discrete_from_text_and_npy(capsys, tmp_path):
     pmf.write_text("# a fair coin\n0.5 0.5\n")
     dist = tmp_path / "d.npy"
     np.save(dist, np.array([[0.0, 1.0], [1.0, 0.0]]))
-    code, out, _ = run(capsys, "rd", "discrete", "--pmf", str(pmf), "--distortion", str(dist), "--points", "6", "--json")
+    code, out, _ = run(
+        capsys,
+        "rd",
+        "discrete",
+        "--pmf",
+        str(pmf),
+        "--distortion",
+        str(dist),
+        "--points",
+        "6",
+        "--json",
+    )
     assert code == 0
     pts = json.loads(out)["points"]
     assert len(pts) >= 2 and all("gap_bits" in p and "slope" in p for p in pts)
     rates = [p["rate_bits"] for p in sorted(pts, key=lambda p: p["distortion"])]
     assert rates == sorted(rates, reverse=True)
-    code, _, err = run(capsys, "rd", "discrete", "--pmf", str(pmf), "--distortion", str(dist), "--slope", "1")
+    code, _, err = run(
+        capsys, "rd", "discrete", "--pmf", str(pmf), "--distortion", str(dist), "--slope", "1"
+    )
     assert code == 2 and "slope" in err
     bad = tmp_path / "bad.npy"
     np.save(bad, np.ones((3, 2)))
@@ -111,7 +159,7 @@ def test_rd_discrete_from_text_and_npy(capsys, tmp_path):
 
 def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
     out = tmp_path / "demo"
-    code, text, _ = run(capsys, "demo", "--out", str(out), "--grid-points", "200")
+    code, _, _ = run(capsys, "demo", "--out", str(out), "--grid-points", "200")
     assert code == 0
     assert (out / "demo.png").exists() and (out / "results.json").exists()
     res = json.loads((out / "results.json").read_text())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
@@ -17,22 +16,7 @@ from rdlab.theory.ecot import (
 
 
 def run_cli(argv: list[str]) -> int:
-    """``rdlab.cli.main.main`` once ``rdlab.cli.ecot`` is registered there; until then the same
-    parser class and error handling around this module's ``register``."""
-    if "rdlab.cli.ecot" in cli_main.COMMAND_MODULES:
-        return cli_main.main(argv)
-    from rdlab.cli import ecot
-
-    parser = cli_main._Parser(prog="rdlab")
-    sub = parser.add_subparsers(dest="command", parser_class=cli_main._Parser)
-    sub.required = True
-    ecot.register(sub)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except cli_main.USER_ERRORS as exc:
-        print(f"rdlab: error: {exc}", file=sys.stderr)
-        return 2
+    return cli_main.main(argv)
 
 
 def _json(capsys, argv):

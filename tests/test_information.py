@@ -20,7 +20,11 @@ from rdlab.core import (
 
 
 def _pmf(n):
-    return arrays(np.float64, n, elements=st.floats(0.0, 1.0)).filter(lambda a: a.sum() > 1e-3).map(lambda a: a / a.sum())
+    return (
+        arrays(np.float64, n, elements=st.floats(0.0, 1.0))
+        .filter(lambda a: a.sum() > 1e-3)
+        .map(lambda a: a / a.sum())
+    )
 
 
 def test_entropy_hand_values():
@@ -35,7 +39,9 @@ def test_binary_entropy_hand_values():
     assert binary_entropy(1.0) == 0.0
     # h(1/4) = 2 - 3/4 log2 3
     assert binary_entropy(0.25) == pytest.approx(2 - 0.75 * math.log2(3), abs=1e-15)
-    np.testing.assert_allclose(binary_entropy(np.array([0.25, 0.75])), [0.811278124459133] * 2, rtol=1e-14)
+    np.testing.assert_allclose(
+        binary_entropy(np.array([0.25, 0.75])), [0.811278124459133] * 2, rtol=1e-14
+    )
 
 
 @given(st.floats(0.0, 0.5))
@@ -44,7 +50,9 @@ def test_binary_entropy_inverse_round_trip(p):
 
 
 def test_kl_hand_values_and_infinity():
-    assert kl_divergence([0.5, 0.5], [0.25, 0.75]) == pytest.approx(0.5 * math.log2(2) + 0.5 * math.log2(2 / 3), abs=1e-15)
+    assert kl_divergence([0.5, 0.5], [0.25, 0.75]) == pytest.approx(
+        0.5 * math.log2(2) + 0.5 * math.log2(2 / 3), abs=1e-15
+    )
     assert kl_divergence([0.5, 0.5], [1.0, 0.0]) == math.inf
 
 
@@ -62,13 +70,17 @@ def test_mutual_information_bounds(flat):
     i = mutual_information(joint)
     assert 0.0 <= i <= min(entropy(joint.sum(1)), entropy(joint.sum(0))) + 1e-12
     # I(X;Y) = H(X) + H(Y) - H(X,Y)
-    assert i == pytest.approx(entropy(joint.sum(1)) + entropy(joint.sum(0)) - entropy(flat), abs=1e-10)
+    assert i == pytest.approx(
+        entropy(joint.sum(1)) + entropy(joint.sum(0)) - entropy(flat), abs=1e-10
+    )
 
 
 def test_channel_mutual_information_bsc():
     # BSC(0.11) with uniform input: 1 - h(0.11)
     w = np.array([[0.89, 0.11], [0.11, 0.89]])
-    assert channel_mutual_information([0.5, 0.5], w) == pytest.approx(1 - binary_entropy(0.11), abs=1e-14)
+    assert channel_mutual_information([0.5, 0.5], w) == pytest.approx(
+        1 - binary_entropy(0.11), abs=1e-14
+    )
 
 
 def test_gaussian_mutual_information_scalar():

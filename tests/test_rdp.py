@@ -314,12 +314,10 @@ def test_wrong_type_raises_type_error():
 
 
 @pytest.fixture
-def run_cli(monkeypatch):
-    """``rdlab.cli.main.main`` with the ``rdp`` command registered."""
+def run_cli():
+    """``rdlab.cli.main.main``."""
     import rdlab.cli.main as cli_main
 
-    if "rdlab.cli.rdp" not in cli_main.COMMAND_MODULES:
-        monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("rdlab.cli.rdp",))
     return cli_main.main
 
 

@@ -525,13 +525,9 @@ def test_finite_sample_bad_input(call, exc, match):
 
 
 @pytest.fixture
-def cli(monkeypatch):
+def cli():
     from rdlab.cli import main as cli_main
 
-    if "rdlab.cli.retrieval" not in cli_main.COMMAND_MODULES:
-        monkeypatch.setattr(
-            cli_main, "COMMAND_MODULES", (*cli_main.COMMAND_MODULES, "rdlab.cli.retrieval")
-        )
     return cli_main.main
 
 

@@ -27,7 +27,9 @@ def test_gaussian_sampling_is_seeded_and_matches_covariance():
     # sample covariance within ~5 standard errors (se of a covariance entry ~ sqrt(2/n) * 2)
     np.testing.assert_allclose(np.cov(x1.T), a, atol=0.03)
     np.testing.assert_allclose(x1.mean(0), [1.0, -1.0], atol=0.02)
-    np.testing.assert_allclose(src.eigenvectors @ np.diag(src.eigenvalues) @ src.eigenvectors.T, a, atol=1e-12)
+    np.testing.assert_allclose(
+        src.eigenvectors @ np.diag(src.eigenvalues) @ src.eigenvectors.T, a, atol=1e-12
+    )
     assert src.eigenvalues[0] >= src.eigenvalues[1]
 
 
@@ -61,7 +63,9 @@ def test_gaussian20_registry_source():
     meta = json.loads((resources.files("rdlab") / "data" / "rotations.json").read_text())
     raw = (resources.files("rdlab") / "data" / "gaussian20_rotation.npy").read_bytes()
     assert hashlib.sha256(raw).hexdigest() == meta["gaussian20_rotation.npy"]["sha256"]
-    np.testing.assert_allclose(haar_rotation(20, meta["gaussian20_rotation.npy"]["seed"]), v, atol=1e-12)
+    np.testing.assert_allclose(
+        haar_rotation(20, meta["gaussian20_rotation.npy"]["seed"]), v, atol=1e-12
+    )
 
 
 def test_gaussian_registry_variances():
@@ -86,7 +90,11 @@ def test_discretized_gaussian():
         (lambda: GaussianSource([1.0, 1.0], mean=[0.0]), ValueError, "mean must have shape"),
         (lambda: BernoulliSource(1.5), ValueError, r"p must be in \[0.0, 1.0\]"),
         (lambda: DiscreteSource([0.2, 0.2]), ValueError, "sums to"),
-        (lambda: DiscreteSource([0.5, 0.5], alphabet=[1, 2, 3]), ValueError, "one symbol per pmf entry"),
+        (
+            lambda: DiscreteSource([0.5, 0.5], alphabet=[1, 2, 3]),
+            ValueError,
+            "one symbol per pmf entry",
+        ),
         (lambda: UniformSource(1.0, 0.0), ValueError, "high must be > low"),
         (lambda: GaussianSource(1.0).sample(-1, seed=0), ValueError, "n must be >= 0"),
         (lambda: GaussianSource(1.0).sample(3, seed=None), TypeError, "seed must be given"),

@@ -28,7 +28,9 @@ def test_non_increasing_convex_and_inverse(p):
     assert np.all(np.diff(r) <= 1e-12)
     assert np.all(r[2:] - 2 * r[1:-1] + r[:-2] >= -1e-9)
     for dv in (0.2 * dmax, 0.7 * dmax):
-        assert bernoulli_distortion_rate(bernoulli_rate_distortion(dv, p), p) == pytest.approx(dv, abs=1e-9)
+        assert bernoulli_distortion_rate(bernoulli_rate_distortion(dv, p), p) == pytest.approx(
+            dv, abs=1e-9
+        )
 
 
 def test_curve_slopes():

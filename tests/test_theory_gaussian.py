@@ -75,13 +75,17 @@ def test_rd_non_increasing_and_convex(var):
 def test_slope_matches_finite_difference(var, frac):
     d = frac * var.sum()
     h = 1e-6 * var.sum()
-    fd = (vector_gaussian_rate_distortion(d + h, var) - vector_gaussian_rate_distortion(d - h, var)) / (2 * h)
+    fd = (
+        vector_gaussian_rate_distortion(d + h, var) - vector_gaussian_rate_distortion(d - h, var)
+    ) / (2 * h)
     assert reverse_water_filling(var, d).slope == pytest.approx(fd, rel=1e-4, abs=1e-6)
 
 
 def test_vector_matches_scalar_for_one_component():
     for d in (0.1, 0.5, 0.9):
-        assert vector_gaussian_rate_distortion(d, [1.0]) == pytest.approx(gaussian_rate_distortion(d))
+        assert vector_gaussian_rate_distortion(d, [1.0]) == pytest.approx(
+            gaussian_rate_distortion(d)
+        )
     assert vector_gaussian_distortion_rate(1.0, [1.0]) == pytest.approx(0.25)
 
 
@@ -141,7 +145,12 @@ def test_scalar_channel_values():
         (lambda: gaussian_distortion_rate(-1.0), "rate_bits must be >= 0"),
         (lambda: reverse_water_filling([1.0, 0.0], 0.5), "variances must be > 0"),
         (lambda: reverse_water_filling([1.0], 0.0), "distortion must be > 0"),
-        (lambda: gaussian_test_channel(1.0, 0.25).sample_reconstruction(np.zeros((3, 2)), seed=0), "shape"),
+        (
+            lambda: gaussian_test_channel(1.0, 0.25).sample_reconstruction(
+                np.zeros((3, 2)), seed=0
+            ),
+            "shape",
+        ),
     ],
 )
 def test_bad_input(call, message):

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.rdp",
     "rdlab.cli.ecot",
     "rdlab.cli.rcc",
+    "rdlab.cli.nerd",
     "rdlab.cli.demo",
 )
 

@@ -95,7 +95,9 @@ class GaussianSource(Source):
             self.mean = m
         w, v = np.linalg.eigh(self.cov)
         if w.min() < -1e-10 * max(1.0, abs(w.max())):
-            raise ValueError(f"cov must be positive semi-definite; smallest eigenvalue {w.min():.3g}")
+            raise ValueError(
+                f"cov must be positive semi-definite; smallest eigenvalue {w.min():.3g}"
+            )
         order = np.argsort(w)[::-1]
         # cached eigen-decomposition, eigenvalues in decreasing order
         self._eig = (np.clip(w[order], 0.0, None), v[:, order])

@@ -23,7 +23,7 @@ import numpy as np
 from rdlab.core.validation import check_variances
 from rdlab.sources.base import GaussianSource, Source
 
-ROTATION_FILES = {20: "gaussian20_rotation.npy"}
+ROTATION_FILES = {20: "gaussian20_rotation.npy", 40: "gaussian40_rotation.npy"}
 
 
 @dataclass(frozen=True)

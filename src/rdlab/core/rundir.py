@@ -1,0 +1,228 @@
+"""Run directories: where a training run keeps its configuration, results, plots and checkpoints.
+
+Layout of ``runs/<name>/``::
+
+    config.json                 what the run is (written when it starts)
+    results.json                what it found (written when it ends)
+    *.png                       plots
+    <name>.safetensors          checkpoints (weights, optimizer state, step), written atomically
+
+Rules:
+
+- an existing run is never overwritten unless ``overwrite=True`` (its known files are then
+  removed first) and never silently continued: ``resume=True`` continues it only if its
+  ``config.json`` equals the new configuration (the differing keys are named otherwise);
+- checkpoints are safetensors files (never pickle); their metadata records a format version,
+  the architecture of the model that wrote them and the training step, and loading one written
+  by another architecture raises a clear :class:`ValueError`.
+
+torch and safetensors are imported by the checkpoint methods only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rdlab.core.io import atomic_write, save_figure_atomic, write_json_atomic
+from rdlab.core.results import _jsonable
+
+CHECKPOINT_FORMAT = "rdlab-checkpoint"
+CHECKPOINT_VERSION = "1"
+
+
+def _canonical(obj: Any) -> Any:
+    return json.loads(json.dumps(_jsonable(obj), sort_keys=True))
+
+
+def _diff_keys(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k, "<missing>"), b.get(k, "<missing>")
+        if isinstance(va, dict) and isinstance(vb, dict):
+            keys += _diff_keys(va, vb, f"{prefix}{k}.")
+        elif va != vb:
+            keys.append(f"{prefix}{k}")
+    return keys
+
+
+class RunDir:
+    """A run directory (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The directory; created by :meth:`open`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> rd = RunDir(tempfile.mkdtemp() + "/run")
+    >>> rd.open({"lr": 0.001})
+    False
+    >>> rd.write_results({"rate_bits": 1.0})
+    >>> rd.read_results()["rate_bits"]
+    1.0
+    """
+
+    KNOWN_SUFFIXES = (".json", ".png", ".safetensors")
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def results_path(self) -> Path:
+        return self.path / "results.json"
+
+    def exists(self) -> bool:
+        """Whether the directory already holds a run (a config or results file)."""
+        return self.config_path.exists() or self.results_path.exists()
+
+    def open(
+        self, config: dict[str, Any], *, resume: bool = False, overwrite: bool = False
+    ) -> bool:
+        """Start (or continue) the run with ``config``; return True when continuing.
+
+        Raises
+        ------
+        FileExistsError
+            The directory holds a run and neither ``resume`` nor ``overwrite`` is given.
+        ValueError
+            ``resume`` of a run whose configuration differs, or both flags at once.
+        """
+        if resume and overwrite:
+            raise ValueError("resume and overwrite exclude each other")
+        if self.path.exists() and not self.path.is_dir():
+            raise FileExistsError(f"{self.path} exists and is not a directory")
+        cfg = _canonical(config)
+        if self.exists():
+            if resume:
+                old = self.read_config()
+                if old != cfg:
+                    keys = ", ".join(_diff_keys(old, cfg)) or "?"
+                    raise ValueError(
+                        f"cannot resume {self.path}: its config.json differs in {keys}; "
+                        "use another run directory or overwrite"
+                    )
+                return True
+            if not overwrite:
+                raise FileExistsError(
+                    f"{self.path} already holds a run; pass --resume to continue it or "
+                    "--overwrite to replace it"
+                )
+            self.clear()
+        elif resume and not self.path.exists():
+            raise FileNotFoundError(f"cannot resume {self.path}: no such run directory")
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.config_path, cfg)
+        return False
+
+    def clear(self) -> None:
+        """Remove the run's own files (config, results, plots, checkpoints); keep anything else."""
+        if not self.path.is_dir():
+            return
+        for p in self.path.iterdir():
+            if p.is_file() and p.suffix in self.KNOWN_SUFFIXES:
+                p.unlink()
+
+    def read_config(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.config_path.read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.config_path} is missing") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{self.config_path} is not valid JSON ({exc})") from None
+
+    def write_results(self, results: dict[str, Any]) -> None:
+        write_json_atomic(self.results_path, results)
+
+    def read_results(self) -> dict[str, Any]:
+        return json.loads(self.results_path.read_text())
+
+    def save_figure(self, fig: Any, name: str, **kwargs: Any) -> Path:
+        return save_figure_atomic(fig, self.path / name, **kwargs)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def checkpoint_path(self, name: str) -> Path:
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"checkpoint name must be a plain file stem, got {name!r}")
+        return self.path / f"{name}.safetensors"
+
+    def has_checkpoint(self, name: str) -> bool:
+        return self.checkpoint_path(name).exists()
+
+    def save_checkpoint(
+        self,
+        name: str,
+        tensors: dict[str, Any],
+        metadata: dict[str, Any],
+        *,
+        architecture: dict[str, Any],
+    ) -> Path:
+        """Write ``tensors`` (a flat name -> torch.Tensor dict) with ``metadata`` atomically.
+
+        The safetensors metadata holds strings only; rdlab stores ``format``, ``version``,
+        ``architecture`` (JSON) and ``state`` (``metadata`` as JSON).
+        """
+        from safetensors.torch import save_file
+
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "architecture": json.dumps(_canonical(architecture), sort_keys=True),
+            "state": json.dumps(_jsonable(metadata)),
+        }
+        cpu = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+        self.path.mkdir(parents=True, exist_ok=True)
+        return atomic_write(self.checkpoint_path(name), lambda p: save_file(cpu, str(p), meta))
+
+    def load_checkpoint(
+        self, name: str, *, architecture: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Read a checkpoint; return ``(tensors, metadata)``.
+
+        Raises
+        ------
+        FileNotFoundError
+            No such checkpoint.
+        ValueError
+            Not an rdlab checkpoint, an unknown version, a corrupted file, or (with
+            ``architecture``) one written by a different architecture.
+        """
+        from safetensors import safe_open
+
+        path = self.checkpoint_path(name)
+        if not path.exists():
+            raise FileNotFoundError(f"no checkpoint {path}")
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                meta = fh.metadata() or {}
+                tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+        except Exception as exc:  # safetensors raises its own error types
+            raise ValueError(f"{path} is not a readable safetensors checkpoint ({exc})") from None
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path} is not an rdlab checkpoint")
+        if meta.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(
+                f"{path} has checkpoint version {meta.get('version')!r}; this rdlab reads "
+                f"version {CHECKPOINT_VERSION}"
+            )
+        stored = json.loads(meta.get("architecture", "null"))
+        if architecture is not None and stored != _canonical(architecture):
+            raise ValueError(
+                f"{path} was written by architecture {json.dumps(stored, sort_keys=True)}, "
+                f"not {json.dumps(_canonical(architecture), sort_keys=True)}"
+            )
+        state = json.loads(meta.get("state", "{}"))
+        state["architecture"] = stored
+        return tensors, state
+
+
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "RunDir"]

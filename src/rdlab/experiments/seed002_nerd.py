@@ -1,0 +1,284 @@
+"""Reproductions of seed 002's NERD figures (Lei, Hassani & Saeedi Bidokhti).
+
+- ``002-fig2``: NERD on the m = 20 Gaussian of §IV-A (variances 4·exp(−k/16)) against the
+  closed-form R(D) (reverse water-filling), constrained mode (Algorithm 1);
+- ``002-fig7``: the same source under squared l_p distortions, p = 1, 2, 3; checks the order
+  R_1(D) >= R_2(D) >= R_3(D) of eq. (24);
+- ``002-fig15``: the m = 40 Gaussian of Fig. 15 (variances 4·exp(−k/4)) against its closed form;
+- ``002-fig4``: samples of the learned output law Q_Y* on images (scikit-learn digits in the
+  quick preset, MNIST in the paper preset when its files are found) at a rate near 0 — where
+  Q_Y* must put its mass on the mean image and D = D_max = E||X − μ||² — and at a higher rate.
+
+Quick presets take well under 2 minutes each on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rdlab.experiments.registry import register_experiment
+
+LN2 = float(np.log(2.0))
+
+
+def _configs(preset: str):
+    from rdlab.estimators.nerd import NERD_PRESETS
+
+    if preset == "quick":
+        return replace(NERD_PRESETS["quick"], eval_samples=20_000, n_eval=2048)
+    return NERD_PRESETS["paper"]
+
+
+def _plot(path: Path, title: str, series: list[dict[str, Any]], closed=None, ceiling=None):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rdlab.core.io import save_figure_atomic
+
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    if closed is not None:
+        ax.plot(closed[0], closed[1], "-", color="k", lw=1, label="closed form R(D)")
+    for s in series:
+        ax.errorbar(
+            s["D"], s["R"], yerr=2 * np.asarray(s["se"]), fmt="o", capsize=3, label=s["label"]
+        )
+    if ceiling is not None:
+        ax.axhline(ceiling, color="gray", ls=":", label="log2 M (ceiling)")
+    ax.set_xlabel("distortion D")
+    ax.set_ylabel("rate [bits]")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def _gaussian_figure(
+    out_dir: Path, preset: str, seed: int, source_name: str, rates: list[float], title: str
+) -> dict[str, Any]:
+    import rdlab.sources.nerd_sources  # noqa: F401
+    from rdlab.estimators.nerd import nerd_point
+    from rdlab.sources.registry import make_source
+    from rdlab.theory.gaussian import reverse_water_filling_at_rate, vector_gaussian_rate_distortion
+
+    cfg = _configs(preset)
+    src = make_source(source_name)
+    points = []
+    for r in rates:
+        target = reverse_water_filling_at_rate(src.eigenvalues, r).distortion
+        res = nerd_point(
+            source_name,
+            seed=seed,
+            target_distortion=target,
+            config=cfg,
+            run_dir=out_dir / f"point-R{r:g}",
+            overwrite=True,
+        )
+        points.append(
+            {
+                "target_rate_bits": r,
+                "distortion": res.distortion,
+                "rate_bits": res.rate_bits,
+                "rate_stderr_bits": res.rate_stderr_bits,
+                "closed_form_rate_bits": res.closed_form_rate_bits,
+                "gap_bits": res.gap_to_closed_form_bits,
+                "beta_nats": res.estimate.beta_nats,
+                "seconds": res.train_seconds + res.eval_seconds,
+            }
+        )
+    grid = np.linspace(0.3 * min(p["distortion"] for p in points), src.total_variance, 200)
+    _plot(
+        out_dir / "curve.png",
+        title,
+        [
+            {
+                "D": [p["distortion"] for p in points],
+                "R": [p["rate_bits"] for p in points],
+                "se": [p["rate_stderr_bits"] for p in points],
+                "label": "NERD (± 2 s.e.)",
+            }
+        ],
+        closed=(grid, vector_gaussian_rate_distortion(grid, src)),
+        ceiling=float(np.log2(cfg.eval_samples)),
+    )
+    gaps = [abs(p["gap_bits"]) for p in points]
+    return {
+        "source": source_name,
+        "d_max": src.total_variance,
+        "eval_samples": cfg.eval_samples,
+        "points": points,
+        "max_abs_gap_bits": max(gaps),
+    }
+
+
+@register_experiment(
+    "002-fig2",
+    paper="002",
+    target="Fig. 2",
+    description="NERD on the m=20 Gaussian (variances 4·exp(−k/16)) vs the closed-form R(D)",
+)
+def fig2(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+    rates = [1.0, 4.0, 7.0] if preset == "quick" else [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    return _gaussian_figure(
+        out_dir, preset, seed, "gaussian20-text", rates, "Fig. 2: NERD, Gaussian m=20"
+    )
+
+
+@register_experiment(
+    "002-fig15",
+    paper="002",
+    target="Fig. 15",
+    description="NERD on the m=40 Gaussian (variances 4·exp(−k/4)) vs the closed-form R(D)",
+)
+def fig15(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+    rates = [1.0, 4.0, 7.0] if preset == "quick" else [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    return _gaussian_figure(
+        out_dir, preset, seed, "gaussian40", rates, "Fig. 15: NERD, Gaussian m=40"
+    )
+
+
+@register_experiment(
+    "002-fig7",
+    paper="002",
+    target="Fig. 7",
+    description="NERD under squared l_p distortions, p = 1, 2, 3 (eq. (24) ordering)",
+)
+def fig7(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+    import rdlab.sources.nerd_sources  # noqa: F401
+    from rdlab.estimators.nerd import nerd_point, zero_rate_distortion
+    from rdlab.sources.base import GaussianSource
+    from rdlab.sources.registry import make_source
+
+    if preset == "quick":
+        # the first 4 components of gaussian20's spectrum, unrotated: with m = 20 the squared
+        # l_1 distortion of a given D needs far more bits than a quick run can estimate
+        source_name = "gaussian4"
+        src = GaussianSource(4.0 * np.exp(-np.arange(4) / 2.0))
+        cfg = replace(
+            _configs("quick"),
+            steps=400,
+            generator_batch=1024,
+            eval_samples=8192,
+            generator_params={"width": 16},
+        )
+        fractions = [0.5, 0.8]
+    else:
+        source_name = "gaussian20-text"
+        src = make_source(source_name)
+        cfg = _configs("paper")
+        fractions = [0.3, 0.45, 0.6, 0.75, 0.9]
+    # one set of targets below every D_max_p (||v||_3 <= ||v||_2 <= ||v||_1: p = 3 is smallest)
+    x = src.sample(20_000, seed=seed)
+    d_max = {p: zero_rate_distortion(x, f"sq-l{p}") for p in (1, 2, 3)}
+    targets = [f * min(d_max.values()) for f in fractions]
+    series = []
+    table: dict[str, list[dict[str, float]]] = {}
+    for p in (1, 2, 3):
+        name = f"sq-l{p}"
+        rows = []
+        for k, d in enumerate(targets):
+            res = nerd_point(
+                src,
+                source_name=source_name,
+                seed=seed,
+                target_distortion=d,
+                distortion=name,
+                config=cfg,
+                run_dir=out_dir / f"{name}-{k}",
+                overwrite=True,
+            )
+            rows.append(
+                {
+                    "distortion": res.distortion,
+                    "rate_bits": res.rate_bits,
+                    "rate_stderr_bits": res.rate_stderr_bits,
+                    "seconds": res.train_seconds + res.eval_seconds,
+                }
+            )
+        table[name] = rows
+        series.append(
+            {
+                "D": [r["distortion"] for r in rows],
+                "R": [r["rate_bits"] for r in rows],
+                "se": [r["rate_stderr_bits"] for r in rows],
+                "label": f"d = ||x − y||_{p}²",
+            }
+        )
+    _plot(out_dir / "curves.png", f"Fig. 7: squared l_p distortions, {source_name}", series)
+    ordered = all(
+        table["sq-l1"][k]["rate_bits"] >= table["sq-l2"][k]["rate_bits"] - 0.1
+        and table["sq-l2"][k]["rate_bits"] >= table["sq-l3"][k]["rate_bits"] - 0.1
+        for k in range(len(targets))
+    )
+    return {
+        "source": source_name,
+        "d_max_upper_bounds": {f"sq-l{p}": v for p, v in d_max.items()},
+        "target_distortions": targets,
+        "curves": table,
+        "eq24_order_holds_within_0.1_bit": ordered,
+    }
+
+
+@register_experiment(
+    "002-fig4",
+    paper="002",
+    target="Fig. 4",
+    description="samples of the learned Q_Y* on images at a near-zero and a higher rate; D_max check",
+)
+def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+    import rdlab.sources.nerd_sources  # noqa: F401
+    from rdlab.estimators.nerd import nerd_point
+    from rdlab.sources.registry import make_source
+
+    if preset == "quick":
+        source_name, params = "digits", {}
+        cfg = replace(
+            _configs("quick"),
+            steps=400,
+            batch_size=128,
+            generator_batch=512,
+            eval_samples=8192,
+            n_eval=300,
+            lr=2e-3,
+        )
+    else:
+        source_name, params = "mnist", {}
+        cfg = replace(
+            _configs("paper"),
+            batch_size=64,
+            generator_batch=1024,
+            eval_samples=40_000,
+            n_eval=2000,
+        )
+    src = make_source(source_name, **params)
+    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
+    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
+    top_eig = float(np.linalg.eigvalsh(np.cov(x.T))[-1])
+    # |beta| <= 1/(2 s_max) is the zero-rate region of a Gaussian with this covariance
+    slopes = {"near-zero-rate": -1.0 / (4.0 * top_eig) / LN2, "higher-rate": -30.0 / d_max / LN2}
+    out: dict[str, Any] = {"source": source_name, "d_max": d_max, "points": {}}
+    for label, slope in slopes.items():
+        sub = out_dir / label
+        res = nerd_point(src, seed=seed, slope=slope, config=cfg, run_dir=sub, overwrite=True)
+        out["points"][label] = {
+            "slope": slope,
+            "rate_bits": res.rate_bits,
+            "rate_stderr_bits": res.rate_stderr_bits,
+            "distortion": res.distortion,
+            "samples_png": str(Path(label) / "samples.png"),
+        }
+    z = out["points"]["near-zero-rate"]
+    out["zero_rate_check"] = {
+        "d_max": d_max,
+        "distortion_at_near_zero_rate": z["distortion"],
+        "relative_difference": abs(z["distortion"] - d_max) / d_max,
+        "rate_bits": z["rate_bits"],
+    }
+    return out
