@@ -170,5 +170,8 @@ def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
     for p in res["codec"]:
         assert p["rd_rate_bits"] < p["payload_bits"] < p["guarantee_bits"]
         assert p["rate_bits"] == 8 * p["bitstream_bytes"] / p["n_samples"]
+    # the NERD estimate lands on the closed form (quick preset: within 0.1 bit + 4 s.e.)
+    n = res["nerd"]
+    assert abs(n["gap_to_closed_form_bits"]) < 0.1 + 4 * n["rate_stderr_bits"]
     code, _, err = run(capsys, "demo", "--out", str(out))
     assert code == 2 and "--overwrite" in err

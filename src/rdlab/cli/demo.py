@@ -15,13 +15,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1000,
         help="grid of the discretised N(0,1) (default 1000)",
     )
+    p.add_argument("--no-nerd", action="store_true", help="skip the NERD estimate (needs torch)")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from rdlab.experiments.demo import format_demo, run_demo
 
-    results = run_demo(args.out, overwrite=args.overwrite, grid_points=args.grid_points)
+    results = run_demo(
+        args.out, overwrite=args.overwrite, grid_points=args.grid_points, nerd=not args.no_nerd
+    )
     print(format_demo(results))
     print(
         f"\nplot: {args.out}/demo.png   numbers: {args.out}/results.json   ({results['wall_seconds']} s)"
