@@ -1,5 +1,5 @@
 """Reverse channel coding (PFR, ORC), the Zipf index coders, the ``rdlab rcc`` command and the
-002-fig9 / 002-fig14 reproductions."""
+002-fig9 / 002-fig14 / 002-fig19 reproductions."""
 
 import json
 import math
@@ -598,7 +598,7 @@ def test_explicit_gaussian_spec_round_trips():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["002-fig9", "002-fig14"])
+@pytest.mark.parametrize("name", ["002-fig9", "002-fig14", "002-fig19"])
 def test_quick_presets_run_in_under_two_minutes(tmp_path, name):
     import rdlab.experiments.seed002_rcc  # noqa: F401  (registers the reproductions)
     from rdlab.experiments.registry import run_experiment
@@ -608,3 +608,137 @@ def test_quick_presets_run_in_under_two_minutes(tmp_path, name):
     for p in results["points"]:
         assert p["rate_bits"] <= p.get("guarantee_bits", results.get("guarantee_bits"))
     assert all((tmp_path / f).is_file() for f in results["files"])
+
+
+# -- a trained NERD generator as Q_Y -----------------------------------------------------------
+def _tiny_nerd_run(path, seed=0, slope=-2.0):
+    from rdlab.estimators.nerd import NERDConfig, nerd_point
+    from rdlab.sources.base import GaussianSource
+
+    cfg = NERDConfig(
+        steps=60, batch_size=64, generator_batch=256, lr=5e-3, n_train=1000, n_eval=128,
+        eval_samples=1000, eval_chunk=1000, checkpoint_every=1000, log_every=20,
+    )  # fmt: skip
+    src = GaussianSource(np.diag([1.0, 0.5]))
+    nerd_point(src, seed=seed, slope=slope, config=cfg, run_dir=path, source_name="g2")
+    return path
+
+
+@pytest.fixture(scope="module")
+def nerd_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("nerd")
+    return _tiny_nerd_run(base / "a", seed=0), _tiny_nerd_run(base / "b", seed=1)
+
+
+def test_nerd_generator_round_trip_through_a_run_dir(nerd_runs):
+    from rdlab.coding.nerd_output import nerd_output
+
+    run_a, run_b = nerd_runs
+    q, slope, rate = nerd_output(run_a)
+    assert isinstance(q, OutputDistribution) and q.event_shape == (2,)
+    assert slope == pytest.approx(-2.0) and rate >= 0
+    res = json.loads((run_a / "results.json").read_text())
+    assert rate == res["estimate"]["rate_bits"]
+    # deterministic: the same rng gives the same candidates, float64
+    y1 = q.sample(np.random.default_rng(3), 50)
+    y2 = nerd_output(run_a)[0].sample(np.random.default_rng(3), 50)
+    assert y1.dtype == np.float64 and y1.tobytes() == y2.tobytes()
+    x = np.random.default_rng(0).normal(size=(12, 2)) * [1.0, 0.7]
+    enc = rcc_encode(x, q, slope=slope, n_candidates=600, seed=4, zipf_rate_bits=rate)
+    dec = rcc_decode(enc.bitstream, nerd_output(run_a)[0], workers=2)
+    assert dec.reconstruction.tobytes() == enc.reconstruction.tobytes()
+    assert enc.header.output_spec["kind"] == "generator"
+    with pytest.raises(BitstreamError, match="cannot rebuild Q_Y"):
+        rcc_decode(enc.bitstream)
+    other = nerd_output(run_b)[0]
+    assert other.identity() != q.identity()
+    with pytest.raises(BitstreamError, match="wrong Q_Y"):
+        rcc_decode(enc.bitstream, other)
+
+
+def test_nerd_output_rejects_bad_run_dirs(nerd_runs, tmp_path):
+    import shutil
+
+    from rdlab.coding.nerd_output import nerd_output
+
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        nerd_output(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"config\.json is missing"):
+        nerd_output(tmp_path / "empty")
+    bad = tmp_path / "corrupt"
+    shutil.copytree(nerd_runs[0], bad)
+    ckpt = bad / "generator.safetensors"
+    ckpt.write_bytes(ckpt.read_bytes()[:100])
+    with pytest.raises(ValueError, match="safetensors"):
+        nerd_output(bad)
+    ckpt.unlink()
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        nerd_output(bad)
+
+
+def test_cli_encode_decode_with_a_nerd_run(rcc_cli, nerd_runs, tmp_path):
+    run_a, run_b = nerd_runs
+    x = np.random.default_rng(5).normal(size=(15, 2))
+    np.save(tmp_path / "x.npy", x)
+    stream, recon = tmp_path / "x.rdl", tmp_path / "r.npy"
+    code, out, err = rcc_cli(
+        "rcc", "encode", "--q", str(run_a), "--n-candidates", "2^9", "--seed", "2",
+        "--no-progress", "--json", str(tmp_path / "x.npy"), str(stream),
+    )  # fmt: skip
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["slope"] == pytest.approx(-2.0) and obj["target_distortion"] is None
+    code, out, err = rcc_cli(
+        "rcc", "decode", "--q", str(run_a), "--no-progress", str(stream), str(recon)
+    )
+    assert code == 0, err
+    y = np.load(recon)
+    assert np.mean(np.sum((x - y) ** 2, 1)) == pytest.approx(obj["distortion"])
+    for argv, message in (
+        (("rcc", "decode", str(stream), str(tmp_path / "r2.npy")), "--q RUN_DIR"),
+        (("rcc", "decode", "--q", str(run_b), str(stream), str(tmp_path / "r2.npy")), "wrong Q_Y"),
+        (
+            ("rcc", "decode", "--q", "gaussian20", str(stream), str(tmp_path / "r2.npy")),
+            "wrong Q_Y",
+        ),
+    ):
+        code, _, err = rcc_cli(*argv)
+        assert code == 2 and message in err and "Traceback" not in err, (argv, err)
+    assert not (tmp_path / "r2.npy").exists()
+    # --slope overrides the run's slope
+    code, out, err = rcc_cli(
+        "rcc", "encode", "--q", str(run_a), "--slope", "-4", "--n-candidates", "64", "--seed",
+        "2", "--no-progress", "--json", "--force", str(tmp_path / "x.npy"), str(stream),
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["slope"] == -4.0
+    code, _, err = rcc_cli(
+        "rcc", "encode", "--q", str(run_a), "--distortion", "1", "--no-progress", "--force",
+        str(tmp_path / "x.npy"), str(stream),
+    )  # fmt: skip
+    assert code == 2 and "--slope" in err
+
+
+def test_fig19_quick_shape(tmp_path, monkeypatch):
+    from rdlab.experiments import seed002_rcc as exp
+
+    overrides = {
+        "steps": 60, "generator_batch": 512, "n_train": 2000, "n_eval": 256,
+        "eval_samples": 2000, "eval_chunk": 2000, "checkpoint_every": 1000,
+    }  # fmt: skip
+    monkeypatch.setitem(
+        exp.FIG19_SETTINGS,
+        "quick",
+        {
+            **exp.FIG19_SETTINGS["quick"],
+            "n_samples": 30,
+            "extra_log2_n": 2,
+            "nerd_overrides": overrides,
+        },
+    )
+    r = exp.fig19(tmp_path, "quick", 0)
+    assert {(p["q"], p["method"]) for p in r["points"]} == {
+        ("learned", "pfr"), ("learned", "orc"), ("exact", "pfr"), ("exact", "orc"),
+    }  # fmt: skip
+    assert (tmp_path / "fig19_rcc_learned_q.png").stat().st_size > 0
+    assert (tmp_path / "nerd-slope-00" / "generator.safetensors").is_file()

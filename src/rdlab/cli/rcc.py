@@ -7,8 +7,11 @@
     rdlab rcc info x.rdl
 
 ``--q`` names the output distribution Q_Y: ``gaussian20`` or ``gaussian:V1,V2,...`` (the exact
-R(D)-optimal output of that Gaussian at the chosen slope). A directory (a trained generator's
-run) is reserved for learned output distributions.
+R(D)-optimal output of that Gaussian at the chosen slope) or a NERD run directory (its
+trained generator, a learned Q_Y; the slope defaults to the run's, ``--slope`` overrides it)::
+
+    rdlab rcc encode --q runs/nerd-g20 x.npy x.rdl
+    rdlab rcc decode --q runs/nerd-g20 x.rdl recon.npy
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import math
 import re
 import secrets
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     enc = rsub.add_parser("encode", help="code IN.npy (rows = samples) into OUT.rdl")
     enc.add_argument(
-        "--q", required=True, help="output distribution: gaussian20 or gaussian:V1,V2,..."
+        "--q",
+        required=True,
+        help="output distribution: gaussian20, gaussian:V1,V2,... or a NERD run directory",
     )
-    grp = enc.add_mutually_exclusive_group(required=True)
+    grp = enc.add_mutually_exclusive_group()
     grp.add_argument("--slope", type=float, help="dR/dD in bits per unit distortion (< 0)")
     grp.add_argument("--distortion", type=float, help="target squared error D per sample (> 0)")
     enc.add_argument(
@@ -65,7 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     dec = rsub.add_parser("decode", help="decode IN.rdl into RECON.npy")
     dec.add_argument(
-        "--q", help="expected output distribution (default: rebuilt from the stream's header)"
+        "--q",
+        help="expected output distribution (default: rebuilt from the stream's header); "
+        "required, as the NERD run directory, for a stream coded with a learned Q_Y",
     )
     _common(dec)
     dec.add_argument("input", metavar="IN.rdl", help="bitstream")
@@ -105,14 +113,38 @@ def parse_n_candidates(text: str) -> int:
     return n
 
 
+@dataclass(frozen=True)
+class _Point:
+    """What the encoder needs: Q_Y, the slope, N's rate, and the facts it reports."""
+
+    output: Any
+    slope: float
+    rate_bits: float
+    distortion: float | None
+    guarantee_bits: float
+
+
 def _resolve_point(q: str, *, slope: float | None, distortion: float | None):
-    from rdlab.coding.rcc import gaussian_operating_point
+    from rdlab.coding.rcc import gaussian_operating_point, rcc_guarantee_bits
 
     if Path(q).is_dir():
-        raise ValueError(
-            f"--q {q}: learned output distributions (a trained generator's run directory) "
-            "are not available in this version; use gaussian20 or gaussian:V1,V2,..."
+        from rdlab.coding.nerd_output import nerd_output
+
+        if distortion is not None:
+            raise ValueError(
+                f"--q {q}: a NERD run fixes its slope; give --slope (or nothing), not --distortion"
+            )
+        out, run_slope, rate = nerd_output(q)
+        rate = max(0.0, rate)
+        return _Point(
+            output=out,
+            slope=run_slope if slope is None else slope,
+            rate_bits=rate,
+            distortion=None,
+            guarantee_bits=float(rcc_guarantee_bits(rate)),
         )
+    if slope is None and distortion is None:
+        raise ValueError("give --slope or --distortion (only a NERD run directory implies a slope)")
     return gaussian_operating_point(q, slope=slope, distortion=distortion)
 
 
@@ -192,9 +224,11 @@ def _encode(args: argparse.Namespace) -> int:
         f"rate:       {enc.bits_per_sample:.4f} bits/sample from the file size "
         f"(payload {enc.payload_bits_per_sample:.4f}, Zipf information "
         f"{enc.information_bits_per_sample:.4f})",
-        f"distortion: {enc.distortion:.6g} squared error per sample (target D = "
-        f"{op.distortion:.6g})",
-        f"R(D) = {op.rate_bits:.4f} bits; guarantee R + log2(R+1) + 5 = "
+        f"distortion: {enc.distortion:.6g} squared error per sample"
+        + ("" if op.distortion is None else f" (target D = {op.distortion:.6g})"),
+        f"R(D) = {op.rate_bits:.4f} bits"
+        + (" (the NERD run's estimate)" if op.distortion is None else "")
+        + "; guarantee R + log2(R+1) + 5 = "
         f"{op.guarantee_bits:.4f} bits/sample",
     ]
     _emit(args, obj, lines)
@@ -213,10 +247,13 @@ def _decode(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{src} does not exist")
     data = src.read_bytes()
     q = None
-    if args.q is not None:
-        header, _ = read_rcc_header(data)
-        if Path(args.q).is_dir():
-            _resolve_point(args.q, slope=header.slope, distortion=None)
+    header, _ = read_rcc_header(data)
+    learned = header.output_spec.get("kind") == "generator"
+    if args.q is not None and Path(args.q).is_dir():
+        from rdlab.coding.nerd_output import nerd_output
+
+        q, _, _ = nerd_output(args.q)
+    elif args.q is not None:
         named = header.output_spec.get("source")
         if named != args.q:
             raise BitstreamError(
@@ -227,6 +264,13 @@ def _decode(args: argparse.Namespace) -> int:
             q = output_from_spec(header.output_spec)
         except (ValueError, TypeError) as exc:
             raise BitstreamError(f"cannot rebuild Q_Y from the header: {exc}") from None
+    elif learned:
+        run = header.output_spec.get("run")
+        raise ValueError(
+            "this stream was coded with a learned Q_Y"
+            + (f" (NERD run {run!r})" if isinstance(run, str) else "")
+            + "; pass its run directory with --q RUN_DIR"
+        )
     dec = rcc_decode(data, q, progress=not args.no_progress, workers=args.workers)
     y = dec.reconstruction
     atomic_write(out, lambda p: np.save(p, y, allow_pickle=False))

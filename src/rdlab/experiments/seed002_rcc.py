@@ -9,6 +9,11 @@
     Rate and distortion of PFR and ORC against the number of candidates N at one slope (Fig. 14:
     the rate grows like log N until N passes about 2^R, and the distortion falls to D). Writes
     ``fig14_rcc_vs_n.png``.
+``002-fig19``
+    PFR and ORC with a learned output distribution (Fig. 19): a NERD generator is trained on
+    ``gaussian20`` at a fixed slope (a run directory under the output directory) and used as
+    :math:`Q_Y` (:func:`rdlab.coding.nerd_output.nerd_output`), next to the same codes with the
+    exact :math:`Q_Y^*` at that slope. Writes ``fig19_rcc_learned_q.png``.
 
 Every rate is measured from bytes: the range-coded payload of the whole batch (``*_bits``), the
 one-shot prefix code of each index alone (``one_shot_bits``) and the whole file, container and
@@ -46,16 +51,43 @@ FIG14_SETTINGS: dict[str, dict[str, Any]] = {
     "paper": {"rate_bits": 4.0, "log2_n": list(range(0, 21)), "n_samples": 1000},
 }
 
+FIG19_SETTINGS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "slopes": [-1.0 / math.log(2.0)],
+        "n_samples": 200,
+        "extra_log2_n": 6,
+        "nerd_preset": "quick",
+        "nerd_overrides": {},
+    },
+    "paper": {
+        "slopes": [-0.5 / math.log(2.0), -1.0 / math.log(2.0), -2.0 / math.log(2.0)],
+        "n_samples": 1000,
+        "extra_log2_n": 6,
+        "nerd_preset": "default",
+        "nerd_overrides": {},
+    },
+}
 
-def _code(x: np.ndarray, op, n_candidates: int, method: str, seed: int) -> dict[str, Any]:
+
+def _code(
+    x: np.ndarray,
+    op,
+    n_candidates: int,
+    method: str,
+    seed: int,
+    *,
+    q=None,
+    slope: float | None = None,
+    zipf_rate_bits: float | None = None,
+) -> dict[str, Any]:
     start = time.perf_counter()
     enc = rcc_encode(
         x,
-        op.output,
-        slope=op.slope,
+        op.output if q is None else q,
+        slope=op.slope if slope is None else slope,
         n_candidates=n_candidates,
         seed=seed,
-        zipf_rate_bits=op.rate_bits,
+        zipf_rate_bits=op.rate_bits if zipf_rate_bits is None else zipf_rate_bits,
         method=method,
     )
     seconds = time.perf_counter() - start
@@ -205,4 +237,116 @@ def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "slope": op.slope,
         "points": points,
         "files": ["fig14_rcc_vs_n.png"],
+    }
+
+
+@register_experiment(
+    "002-fig19",
+    paper=PAPER,
+    target="Fig. 19: PFR and ORC with a learned Q_Y (NERD generator) against the exact Q_Y*",
+    description="Trains a quick NERD generator on gaussian20 at a fixed slope and codes samples "
+    "with PFR and ORC using it as Q_Y, next to the same codes with the exact Q_Y*.",
+)
+def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from rdlab.coding.nerd_output import nerd_output
+    from rdlab.estimators.nerd import NERD_PRESETS, nerd_point
+
+    cfg = FIG19_SETTINGS[preset]
+    nerd_cfg = replace(NERD_PRESETS[cfg["nerd_preset"]], **cfg["nerd_overrides"])
+    x = make_source(SOURCE).sample(cfg["n_samples"], seed=seed)
+    points = []
+    runs = []
+    train_seconds = 0.0
+    for k, slope in enumerate(cfg["slopes"]):
+        run = Path(out_dir) / f"nerd-slope-{k:02d}"
+        res = nerd_point(
+            SOURCE, seed=seed, slope=slope, config=nerd_cfg, run_dir=run, overwrite=True
+        )
+        train_seconds += res.train_seconds + res.eval_seconds
+        q, run_slope, run_rate = nerd_output(run)
+        op = gaussian_operating_point(SOURCE, slope=run_slope)
+        runs.append(
+            {
+                "run_dir": run.name,
+                "slope": run_slope,
+                "nerd_rate_bits": run_rate,
+                "nerd_distortion": res.distortion,
+                "rate_distortion_bits": op.rate_bits,
+                "optimal_distortion": op.distortion,
+            }
+        )
+        n_cand = 2 ** min(24, math.ceil(max(op.rate_bits, run_rate) - 1e-9) + cfg["extra_log2_n"])
+        for q_name in ("learned", "exact"):
+            for method in ("pfr", "orc"):
+                if q_name == "learned":
+                    row = _code(
+                        x,
+                        op,
+                        n_cand,
+                        method,
+                        seed + 1,
+                        q=q,
+                        slope=run_slope,
+                        zipf_rate_bits=max(0.0, run_rate),
+                    )
+                else:
+                    row = _code(x, op, n_cand, method, seed + 1)
+                row.update(
+                    {
+                        "q": q_name,
+                        "slope": run_slope,
+                        "nerd_rate_bits": run_rate,
+                        "rate_distortion_bits": op.rate_bits,
+                        "optimal_distortion": op.distortion,
+                        "guarantee_bits": op.guarantee_bits,
+                    }
+                )
+                points.append(row)
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    s = gaussian20_variances()
+    d_all = [p["distortion"] for p in points] + [p["optimal_distortion"] for p in points]
+    d_grid = np.geomspace(min(d_all) * 0.8, s.sum() * 0.999, 200)
+    from rdlab.theory.gaussian import vector_gaussian_rate_distortion
+
+    r_grid = np.asarray(vector_gaussian_rate_distortion(d_grid, s))
+    ax.plot(d_grid, r_grid, "k-", label="R(D)")
+    ax.plot(d_grid, rcc_guarantee_bits(r_grid), "k--", label="R + log2(R+1) + 5")
+    ax.plot(
+        [r["nerd_distortion"] for r in runs],
+        [r["nerd_rate_bits"] for r in runs],
+        "k^",
+        mfc="none",
+        label="NERD estimate",
+    )
+    styles = {("learned", "pfr"): "o", ("learned", "orc"): "s", ("exact", "pfr"): "x"}
+    styles[("exact", "orc")] = "+"
+    for (q_name, method), marker in styles.items():
+        pts = [p for p in points if p["q"] == q_name and p["method"] == method]
+        ax.plot(
+            [p["distortion"] for p in pts],
+            [p["rate_bits"] for p in pts],
+            marker,
+            label=f"{method.upper()}, {'learned Q_Y (NERD)' if q_name == 'learned' else 'exact Q_Y*'}",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("distortion (squared error per sample)")
+    ax.set_ylabel("rate [bits per sample, range-coded bytes]")
+    ax.set_title(f"Fig. 19: RCC with a learned Q_Y, {SOURCE}, n = {cfg['n_samples']}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure_atomic(fig, Path(out_dir) / "fig19_rcc_learned_q.png", dpi=120)
+    plt.close(fig)
+    return {
+        "source": SOURCE,
+        "n_samples": cfg["n_samples"],
+        "nerd_preset": cfg["nerd_preset"],
+        "nerd_seconds": train_seconds,
+        "runs": runs,
+        "points": points,
+        "files": ["fig19_rcc_learned_q.png"],
     }
