@@ -104,6 +104,16 @@ def nerd_output(run_dir: str | Path) -> tuple[GeneratorOutput, float, float]:
     path = Path(run_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"{path} is not a directory (expected a NERD run directory)")
+    if not (path / "generator.safetensors").exists():
+        # a sweep made by ``rdlab nerd`` keeps one run per point in point-NN/
+        points = sorted(p for p in path.glob("point-*") if (p / "generator.safetensors").exists())
+        if len(points) == 1:
+            path = points[0]
+        elif points:
+            names = ", ".join(str(p) for p in points)
+            raise ValueError(
+                f"{run_dir} holds a sweep of {len(points)} points; pass one of {names}"
+            )
     config = _read_json(path / "config.json")
     if config.get("estimator") != "nerd":
         raise ValueError(
