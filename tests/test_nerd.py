@@ -573,7 +573,7 @@ def test_experiments_are_registered():
     import rdlab.experiments.registry as reg
     import rdlab.experiments.seed002_nerd  # noqa: F401
 
-    for name in ("002-fig2", "002-fig7", "002-fig15", "002-fig4"):
+    for name in ("002-fig1", "002-fig2", "002-fig7", "002-fig15", "002-fig4"):
         assert reg.EXPERIMENTS[name].paper == "002"
 
 
@@ -597,3 +597,38 @@ def test_quick_reproductions_run(tmp_path, monkeypatch, name):
         assert (tmp_path / name / "higher-rate" / "samples.png").exists()
     else:
         assert out["max_abs_gap_bits"] < 0.5
+
+
+def test_fig1_ba_on_samples_and_nerd_with_tiny_settings(tmp_path, monkeypatch):
+    import rdlab.experiments.seed002_nerd as fig
+
+    monkeypatch.delenv("RDLAB_DATA", raising=False)
+    tiny = {
+        "n_ba": 60,
+        "ba_points": 5,
+        "nerd": {
+            "steps": 400,
+            "batch_size": 64,
+            "generator_batch": 64,
+            "eval_samples": 512,
+            "n_eval": 100,
+            "lr": 5e-3,
+            "generator_params": {"channels": 4},
+        },
+        "slopes_times_d_max": [-30.0],
+    }
+    monkeypatch.setitem(fig.FIG1_SETTINGS, "quick", tiny)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NERDCeilingWarning)
+        out = fig.fig1(tmp_path, "quick", 0)
+    assert out["source"] == "digits" and (tmp_path / "curve.png").exists()
+    ba = out["blahut_arimoto_on_samples"]
+    rates, dists = np.asarray(ba["rate_bits"]), np.asarray(ba["distortion"])
+    # the empirical curve: zero distortion at H(P_n) <= log2 n, zero rate at D_max of BA >= D_max
+    assert rates[0] <= np.log2(60) + 1e-9 and dists[0] == 0.0
+    assert rates.max() <= np.log2(60) + 1e-6 and rates[-1] == 0.0
+    assert np.all(np.diff(dists) >= -1e-9) and np.all(np.diff(rates) <= 1e-6)
+    assert ba["d_max_ba"] >= 0.95 * out["d_max"]
+    for p in out["nerd_points"]:
+        assert np.isfinite(p["rate_bits"]) and np.isfinite(p["distortion"])
+    assert out["zero_rate_check"]["relative_difference"] < 0.05

@@ -1,5 +1,5 @@
 """Reverse channel coding (PFR, ORC), the Zipf index coders, the ``rdlab rcc`` command and the
-002-fig9 / 002-fig14 / 002-fig19 reproductions."""
+002-fig9 / 002-fig14 / 002-fig19 / 002-fig10 reproductions."""
 
 import json
 import math
@@ -598,7 +598,7 @@ def test_explicit_gaussian_spec_round_trips():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["002-fig9", "002-fig14", "002-fig19"])
+@pytest.mark.parametrize("name", ["002-fig9", "002-fig14", "002-fig19", "002-fig10"])
 def test_quick_presets_run_in_under_two_minutes(tmp_path, name):
     import rdlab.experiments.seed002_rcc  # noqa: F401  (registers the reproductions)
     from rdlab.experiments.registry import run_experiment
@@ -742,3 +742,40 @@ def test_fig19_quick_shape(tmp_path, monkeypatch):
     }  # fmt: skip
     assert (tmp_path / "fig19_rcc_learned_q.png").stat().st_size > 0
     assert (tmp_path / "nerd-slope-00" / "generator.safetensors").is_file()
+
+
+def test_fig10_nerd_rcc_on_digits(tmp_path, monkeypatch):
+    from rdlab.coding.nerd_output import nerd_output
+    from rdlab.experiments import seed002_rcc as exp
+
+    monkeypatch.delenv("RDLAB_DATA", raising=False)
+    overrides = {
+        "steps": 40, "batch_size": 64, "generator_batch": 256, "n_train": 600, "n_eval": 128,
+        "eval_samples": 1000, "eval_chunk": 1000, "checkpoint_every": 1000,
+    }  # fmt: skip
+    monkeypatch.setitem(
+        exp.FIG10_SETTINGS,
+        "quick",
+        {
+            **exp.FIG10_SETTINGS["quick"],
+            "n_samples": 12,
+            "extra_log2_n": [1, 2],
+            "max_log2_n": 8,
+            "n_grid": 3,
+            "nerd_overrides": overrides,
+        },
+    )
+    r = exp.fig10(tmp_path, "quick", 0)
+    assert r["source"] == "digits" and r["n_samples"] == 12 and r["round_trip_identical"]
+    assert {p["method"] for p in r["points"]} == {"pfr", "orc"}
+    for p in r["points"]:
+        assert p["round_trip_identical"] and p["rate_bits"] < p["guarantee_bits"]
+    assert (tmp_path / "fig10_nerd_rcc_images.png").stat().st_size > 0
+    # the stream decodes bit for bit with Q_Y rebuilt from the run directory alone
+    q, slope, rate = nerd_output(tmp_path / "nerd-slope-00")
+    from rdlab.estimators.nerd import NERDConfig, split_samples
+
+    x = split_samples(make_source("digits"), NERDConfig(n_eval=128), 0)[1][:5]
+    enc = rcc_encode(x, q, slope=slope, n_candidates=64, seed=3, zipf_rate_bits=max(0.0, rate))
+    dec = rcc_decode(enc.bitstream, nerd_output(tmp_path / "nerd-slope-00")[0])
+    assert dec.reconstruction.tobytes() == enc.reconstruction.tobytes()

@@ -7,7 +7,10 @@
 - ``002-fig15``: the m = 40 Gaussian of Fig. 15 (variances 4·exp(−k/4)) against its closed form;
 - ``002-fig4``: samples of the learned output law Q_Y* on images (scikit-learn digits in the
   quick preset, MNIST in the paper preset when its files are found) at a rate near 0 — where
-  Q_Y* must put its mass on the mean image and D = D_max = E||X − μ||² — and at a higher rate.
+  Q_Y* must put its mass on the mean image and D = D_max = E||X − μ||² — and at a higher rate;
+- ``002-fig1`` (Fig. 1 / Fig. 16): NERD on images next to Blahut-Arimoto on the empirical law of
+  n images with their support as reproduction alphabet (§I-A), which reaches D = 0 at
+  log2 n bits; D_max check. Digits by default, MNIST when ``RDLAB_DATA`` holds its files.
 
 Quick presets take well under 2 minutes each on 2 CPU cores.
 """
@@ -282,3 +285,164 @@ def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "rate_bits": z["rate_bits"],
     }
     return out
+
+
+# settings of 002-fig1 by preset (tests shrink them): images for Blahut-Arimoto, its number of
+# slopes, the NERD settings (overrides of ``_configs(preset)``) and the NERD slopes as multiples
+# of 1/D_max (bits per unit of distortion; the near-zero-rate slope is added to them)
+FIG1_SETTINGS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "n_ba": 500,
+        "ba_points": 16,
+        "nerd": {
+            "steps": 400,
+            "batch_size": 128,
+            "generator_batch": 512,
+            "eval_samples": 8192,
+            "n_eval": 300,
+            "lr": 2e-3,
+        },
+        "slopes_times_d_max": [-30.0],
+    },
+    "paper": {
+        # 60,000 images in the paper; 10,000 keep the 10^4 x 10^4 distortion matrix in memory
+        "n_ba": 10_000,
+        "ba_points": 30,
+        "nerd": {"batch_size": 64, "generator_batch": 1024, "eval_samples": 40_000, "n_eval": 2000},
+        "slopes_times_d_max": [-10.0, -30.0, -100.0, -300.0],
+    },
+}
+
+
+def _fig1_source(preset: str) -> tuple[Any, dict[str, Any]]:
+    """MNIST when RDLAB_DATA is set (or in the paper preset) and its files are found, else digits."""
+    import os
+
+    from rdlab.sources.registry import make_source
+
+    info: dict[str, Any] = {"rdlab_data": os.environ.get("RDLAB_DATA")}
+    if preset != "quick" or os.environ.get("RDLAB_DATA"):
+        try:
+            return make_source("mnist"), {**info, "source": "mnist"}
+        except FileNotFoundError as exc:
+            info["mnist_unavailable"] = str(exc)
+    return make_source("digits"), {**info, "source": "digits"}
+
+
+def _ba_on_samples(x: np.ndarray, n_points: int) -> dict[str, Any]:
+    """Blahut-Arimoto on the empirical law of the rows of ``x``, reproduction = their support.
+
+    The curve of the discrete source :math:`\\hat P_n`: it reaches D = 0 at
+    :math:`H(\\hat P_n) \\le \\log_2 n` bits and R = 0 at the best single sample,
+    :math:`\\min_j \\frac1n \\sum_i \\|x_i - x_j\\|^2 \\ge E\\|X - \\bar x\\|^2`.
+    """
+    from rdlab.core.distortion import distortion_matrix
+    from rdlab.solvers.blahut_arimoto import rate_distortion_curve
+
+    support, counts = np.unique(x, axis=0, return_counts=True)
+    pmf = counts / counts.sum()
+    d = distortion_matrix(support, support, "squared_error")
+    curve = rate_distortion_curve(pmf, d, n_points=n_points, progress=False, tol_bits=1e-4)
+    entropy = float(-(pmf * np.log2(pmf)).sum())
+    d_max_ba = float((pmf @ d).min())
+    rates = [entropy, *(float(r) for r in curve.rate_bits), 0.0]
+    dists = [0.0, *(float(v) for v in curve.distortion), d_max_ba]
+    return {
+        "n": int(x.shape[0]),
+        "n_distinct": int(support.shape[0]),
+        "log2_n": float(np.log2(x.shape[0])),
+        "entropy_bits": entropy,
+        "d_max_ba": d_max_ba,
+        "rate_bits": rates,
+        "distortion": dists,
+        "max_gap_bits": float(max(p.gap_bits or 0.0 for p in curve.points)),
+    }
+
+
+@register_experiment(
+    "002-fig1",
+    paper="002",
+    target="Fig. 1 / Fig. 16",
+    description="NERD on images vs Blahut-Arimoto on the empirical law of the samples; D_max",
+)
+def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+    import rdlab.sources.nerd_sources  # noqa: F401
+    from rdlab.estimators.nerd import nerd_point
+
+    settings = FIG1_SETTINGS["quick" if preset == "quick" else "paper"]
+    src, info = _fig1_source(preset)
+    cfg = replace(_configs(preset), **settings["nerd"])
+    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
+    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
+    top_eig = float(np.linalg.eigvalsh(np.cov(x.T))[-1])
+
+    # Blahut-Arimoto on a random subset of n images (source pmf and reproduction alphabet)
+    n_ba = min(int(settings["n_ba"]), len(src))
+    idx = np.sort(np.random.default_rng(seed).choice(len(src), size=n_ba, replace=False))
+    ba = _ba_on_samples(x[idx], int(settings["ba_points"]))
+
+    # NERD: a slope in the zero-rate region (|beta| <= 1/(2 s_max) for a Gaussian with this
+    # covariance) and steeper ones
+    slopes = [-1.0 / (4.0 * top_eig) / LN2] + [
+        float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]
+    ]
+    points = []
+    for k, slope in enumerate(slopes):
+        res = nerd_point(
+            src, seed=seed, slope=slope, config=cfg, run_dir=out_dir / f"point-{k}", overwrite=True
+        )
+        points.append(
+            {
+                "slope": slope,
+                "rate_bits": res.rate_bits,
+                "rate_stderr_bits": res.rate_stderr_bits,
+                "distortion": res.distortion,
+                "seconds": res.train_seconds + res.eval_seconds,
+            }
+        )
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rdlab.core.io import save_figure_atomic
+
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ax.plot(ba["distortion"], ba["rate_bits"], "-", color="C1", label=f"BA on n={ba['n']} samples")
+    ax.errorbar(
+        [p["distortion"] for p in points],
+        [p["rate_bits"] for p in points],
+        yerr=2 * np.asarray([p["rate_stderr_bits"] for p in points]),
+        fmt="o",
+        color="C0",
+        capsize=3,
+        label="NERD (± 2 s.e.)",
+    )
+    ax.axvline(d_max, color="k", ls="--", lw=1, label="D_max = E||X − μ||²")
+    ax.axhline(ba["log2_n"], color="gray", ls=":", label="log2 n")
+    ax.set_xlabel("distortion D (squared error)")
+    ax.set_ylabel("rate [bits]")
+    ax.set_title(f"Fig. 1: NERD vs Blahut-Arimoto on samples, {info['source']}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure_atomic(fig, out_dir / "curve.png", dpi=120)
+    plt.close(fig)
+
+    z = points[0]
+    return {
+        **info,
+        "n_images": len(src),
+        "d_max": d_max,
+        "blahut_arimoto_on_samples": ba,
+        "nerd_points": points,
+        "zero_rate_check": {
+            "d_max": d_max,
+            "distortion_at_near_zero_rate": z["distortion"],
+            "relative_difference": abs(z["distortion"] - d_max) / d_max,
+            "rate_bits": z["rate_bits"],
+            "d_max_ba_on_samples": ba["d_max_ba"],
+        },
+        "figure": "curve.png",
+    }

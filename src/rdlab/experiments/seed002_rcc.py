@@ -14,6 +14,13 @@
     ``gaussian20`` at a fixed slope (a run directory under the output directory) and used as
     :math:`Q_Y` (:func:`rdlab.coding.nerd_output.nerd_output`), next to the same codes with the
     exact :math:`Q_Y^*` at that slope. Writes ``fig19_rcc_learned_q.png``.
+``002-fig10``
+    NERD-RCC on images (Fig. 10, and the reconstructions of Fig. 11(b)): a NERD generator is
+    trained on ``mnist`` (when ``RDLAB_DATA`` is set; else the embedded 8x8 ``digits``, as the
+    results record) at each of a few slopes and used as :math:`Q_Y` to code images NERD held out,
+    with PFR and ORC at N = 2^(ceil(R) + 4 .. 6), R the NERD estimate. Rate from real bytes
+    against the NERD estimate and the guarantee R + log2(R+1) + 5; every stream is decoded and
+    must rebuild the encoder's reconstruction bit for bit. Writes ``fig10_nerd_rcc_images.png``.
 
 Every rate is measured from bytes: the range-coded payload of the whole batch (``*_bits``), the
 one-shot prefix code of each index alone (``one_shot_bits``) and the whole file, container and
@@ -23,6 +30,7 @@ header included (``file_bits``).
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +74,29 @@ FIG19_SETTINGS: dict[str, dict[str, Any]] = {
     },
 }
 
+FIG10_SETTINGS: dict[str, dict[str, Any]] = {
+    # quick: two slopes and shortened NERD runs so that the whole reproduction stays near a
+    # minute on 2 CPU cores
+    "quick": {
+        "slopes": [-4.0 / math.log(2.0), -8.0 / math.log(2.0)],
+        "n_samples": 100,
+        "extra_log2_n": [4, 5, 6],
+        "max_log2_n": 11,
+        "n_grid": 8,
+        "nerd_preset": "quick",
+        "nerd_overrides": {"steps": 200, "n_train": 5000, "eval_samples": 2000},
+    },
+    "paper": {
+        "slopes": [-s / math.log(2.0) for s in (1.0, 2.0, 4.0, 8.0, 16.0)],
+        "n_samples": 1000,
+        "extra_log2_n": [4, 5, 6],
+        "max_log2_n": 20,
+        "n_grid": 8,
+        "nerd_preset": "default",
+        "nerd_overrides": {},
+    },
+}
+
 
 def _code(
     x: np.ndarray,
@@ -77,7 +108,9 @@ def _code(
     q=None,
     slope: float | None = None,
     zipf_rate_bits: float | None = None,
+    decode: bool = False,
 ) -> dict[str, Any]:
+    """Measure one code; ``op`` supplies whichever of ``q``, ``slope``, the rate is not given."""
     row = rcc_measure(
         x,
         op.output if q is None else q,
@@ -86,11 +119,32 @@ def _code(
         seed=seed,
         zipf_rate_bits=op.rate_bits if zipf_rate_bits is None else zipf_rate_bits,
         method=method,
-        decode=False,
+        decode=decode,
     )
     for key in ("n_samples", "bitstream_bytes"):
         row.pop(key)
     return row
+
+
+def _learned_output(source: str, slope: float, nerd_cfg, run: Path, seed: int):
+    """Train NERD on ``source`` at ``slope`` into ``run``; its generator as Q_Y.
+
+    Returns the :class:`~rdlab.estimators.nerd.NERDResult` and what
+    :func:`rdlab.coding.nerd_output.nerd_output` gives: (Q_Y, the run's slope, its rate).
+    """
+    from rdlab.coding.nerd_output import nerd_output
+    from rdlab.estimators.nerd import nerd_point
+
+    res = nerd_point(source, seed=seed, slope=slope, config=nerd_cfg, run_dir=run, overwrite=True)
+    return (res, *nerd_output(run))
+
+
+def _nerd_config(cfg: dict[str, Any]):
+    from dataclasses import replace
+
+    from rdlab.estimators.nerd import NERD_PRESETS
+
+    return replace(NERD_PRESETS[cfg["nerd_preset"]], **cfg["nerd_overrides"])
 
 
 def _plt():
@@ -234,24 +288,16 @@ def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     "with PFR and ORC using it as Q_Y, next to the same codes with the exact Q_Y*.",
 )
 def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
-    from dataclasses import replace
-
-    from rdlab.coding.nerd_output import nerd_output
-    from rdlab.estimators.nerd import NERD_PRESETS, nerd_point
-
     cfg = FIG19_SETTINGS[preset]
-    nerd_cfg = replace(NERD_PRESETS[cfg["nerd_preset"]], **cfg["nerd_overrides"])
+    nerd_cfg = _nerd_config(cfg)
     x = make_source(SOURCE).sample(cfg["n_samples"], seed=seed)
     points = []
     runs = []
     train_seconds = 0.0
     for k, slope in enumerate(cfg["slopes"]):
         run = Path(out_dir) / f"nerd-slope-{k:02d}"
-        res = nerd_point(
-            SOURCE, seed=seed, slope=slope, config=nerd_cfg, run_dir=run, overwrite=True
-        )
+        res, q, run_slope, run_rate = _learned_output(SOURCE, slope, nerd_cfg, run, seed)
         train_seconds += res.train_seconds + res.eval_seconds
-        q, run_slope, run_rate = nerd_output(run)
         op = gaussian_operating_point(SOURCE, slope=run_slope)
         runs.append(
             {
@@ -335,4 +381,134 @@ def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "runs": runs,
         "points": points,
         "files": ["fig19_rcc_learned_q.png"],
+    }
+
+
+def _image_source_name() -> str:
+    """``mnist`` when a data directory is configured (``RDLAB_DATA``), else ``digits``."""
+    return "mnist" if os.environ.get("RDLAB_DATA") else "digits"
+
+
+@register_experiment(
+    "002-fig10",
+    paper=PAPER,
+    target="Fig. 10 / Fig. 11(b): NERD-RCC (PFR and ORC with a learned Q_Y) on MNIST images",
+    description="Trains NERD generators on MNIST (RDLAB_DATA; else the embedded 8x8 digits) and "
+    "codes held-out images with PFR and ORC using them as Q_Y: rate from real bytes against the "
+    "NERD estimate and R + log2(R+1) + 5, and images next to their reconstructions.",
+)
+def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+    from rdlab.coding.rcc import rcc_decode, rcc_encode
+    from rdlab.estimators.nerd import split_samples
+
+    cfg = FIG10_SETTINGS[preset]
+    nerd_cfg = _nerd_config(cfg)
+    source = _image_source_name()
+    # the images NERD holds out (the same permutation and split as its training run)
+    x_held = split_samples(make_source(source), nerd_cfg, seed)[1]
+    x = np.asarray(x_held[: cfg["n_samples"]], dtype=np.float64)
+    points: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
+    grids: list[tuple[float, np.ndarray]] = []
+    nerd_seconds = 0.0
+    for k, slope in enumerate(cfg["slopes"]):
+        run = Path(out_dir) / f"nerd-slope-{k:02d}"
+        res, q, run_slope, run_rate = _learned_output(source, slope, nerd_cfg, run, seed)
+        nerd_seconds += res.train_seconds + res.eval_seconds
+        rate = max(0.0, run_rate)
+        guarantee = float(rcc_guarantee_bits(rate))
+        runs.append(
+            {
+                "run_dir": run.name,
+                "slope": run_slope,
+                "nerd_rate_bits": run_rate,
+                "nerd_distortion": res.distortion,
+                "guarantee_bits": guarantee,
+            }
+        )
+        base = math.ceil(rate - 1e-9)
+        for log2_n in sorted({min(cfg["max_log2_n"], base + e) for e in cfg["extra_log2_n"]}):
+            for method in ("pfr", "orc"):
+                row = _code(
+                    x, None, 2**log2_n, method, seed + 1,
+                    q=q, slope=run_slope, zipf_rate_bits=rate, decode=True,
+                )  # fmt: skip
+                # rcc_measure(decode=True) raises unless the decoder rebuilds it bit for bit
+                row.update(
+                    {
+                        "log2_n_candidates": log2_n,
+                        "slope": run_slope,
+                        "nerd_rate_bits": run_rate,
+                        "nerd_distortion": res.distortion,
+                        "guarantee_bits": guarantee,
+                        "round_trip_identical": True,
+                    }
+                )
+                points.append(row)
+        # Fig. 11(b): a few images and their reconstructions (PFR, the largest N), decoded
+        n_grid = min(cfg["n_grid"], x.shape[0])
+        enc = rcc_encode(
+            x[:n_grid], q, slope=run_slope, n_candidates=2 ** min(cfg["max_log2_n"], base + 6),
+            seed=seed + 2, zipf_rate_bits=rate, method="pfr",
+        )  # fmt: skip
+        dec = rcc_decode(enc.bitstream, q)
+        if dec.reconstruction.tobytes() != enc.reconstruction.tobytes():
+            raise RuntimeError("the decoder did not rebuild the encoder's reconstruction")
+        grids.append((run_slope, dec.reconstruction))
+
+    plt = _plt()
+    n_grid = grids[0][1].shape[0]
+    fig = plt.figure(figsize=(11.5, 4.6))
+    sub = fig.add_gridspec(1, 2, width_ratios=[1.0, 1.1])
+    ax = fig.add_subplot(sub[0])
+    d_all = [p["distortion"] for p in points] + [r["nerd_distortion"] for r in runs]
+    order = np.argsort([r["nerd_distortion"] for r in runs])
+    d_est = np.asarray([runs[i]["nerd_distortion"] for i in order])
+    r_est = np.asarray([max(0.0, runs[i]["nerd_rate_bits"]) for i in order])
+    ax.plot(d_est, r_est, "k^-", mfc="none", label="NERD estimate R(D)")
+    ax.plot(d_est, rcc_guarantee_bits(r_est), "k^--", mfc="none", label="R + log2(R+1) + 5")
+    for method, marker in (("pfr", "o"), ("orc", "s")):
+        pts = [p for p in points if p["method"] == method]
+        ax.plot(
+            [p["distortion"] for p in pts],
+            [p["rate_bits"] for p in pts],
+            marker,
+            label=f"NERD-RCC {method.upper()} (range-coded bytes)",
+        )
+    ax.set_xlim(min(d_all) * 0.8, max(d_all) * 1.2)
+    ax.set_xlabel("distortion (squared error per image)")
+    ax.set_ylabel("rate [bits per image]")
+    ax.set_title(f"(a) NERD-RCC on {source}, n = {x.shape[0]}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    rows = 1 + len(grids)
+    inner = sub[1].subgridspec(rows, n_grid, wspace=0.05, hspace=0.25)
+    images = [("source", x[:n_grid])] + [(f"slope {s:.3g}", np.clip(r, 0.0, 1.0)) for s, r in grids]
+    for i, (label, imgs) in enumerate(images):
+        for j in range(n_grid):
+            a = fig.add_subplot(inner[i, j])
+            a.imshow(np.asarray(imgs[j]).reshape(imgs.shape[-2:]), cmap="gray", vmin=0, vmax=1)
+            a.set_xticks([])
+            a.set_yticks([])
+            if j == 0:
+                a.set_ylabel(label, fontsize=7)
+        if i == 0:
+            fig.axes[-n_grid].set_title(
+                "(b) source images (top) and RCC reconstructions", loc="left", fontsize=9
+            )
+    fig.suptitle("Fig. 10 / 11(b): reverse channel coding with Q_Y learned by NERD")
+    save_figure_atomic(fig, Path(out_dir) / "fig10_nerd_rcc_images.png", dpi=120)
+    plt.close(fig)
+    return {
+        "source": source,
+        "data": "RDLAB_DATA" if source == "mnist" else "embedded (scikit-learn digits)",
+        "n_samples": int(x.shape[0]),
+        "image_shape": list(x.shape[1:]),
+        "nerd_preset": cfg["nerd_preset"],
+        "nerd_seconds": nerd_seconds,
+        "runs": runs,
+        "points": points,
+        "round_trip_identical": True,
+        "min_margin_to_guarantee_bits": min(p["guarantee_bits"] - p["rate_bits"] for p in points),
+        "files": ["fig10_nerd_rcc_images.png"],
     }
