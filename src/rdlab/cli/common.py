@@ -113,10 +113,9 @@ def plot_curves(
     title: str = "",
 ) -> None:
     check_writable(path, overwrite=overwrite)
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for curve in curves:

@@ -232,10 +232,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def plot_nerd_curve(results, path, *, overwrite: bool) -> None:
     """NERD points with standard-error bars, beside the closed form where one is known."""
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
     import numpy as np
 
     from rdlab.core.io import check_writable, save_figure_atomic

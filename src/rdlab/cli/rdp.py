@@ -60,10 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _plot_dp(curves: list[RDCurve], path: str, *, overwrite: bool, measure: str) -> None:
     check_writable(path, overwrite=overwrite)
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for curve in curves:

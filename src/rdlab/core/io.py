@@ -52,6 +52,16 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write(path, lambda p: p.write_text(text))
 
 
+def headless_pyplot() -> Any:
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (plots go to files only)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_figure_atomic(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
     """Save a matplotlib figure atomically (format from the destination's suffix)."""
     fmt = Path(path).suffix.lstrip(".") or "png"

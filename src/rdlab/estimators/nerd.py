@@ -1442,10 +1442,9 @@ def nerd_quick_point(
 
 def plot_history(result: NERDResult, path: str | Path) -> None:
     """Plot the in-batch rate and distortion along training to ``path`` (PNG, atomic)."""
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     from rdlab.core.io import save_figure_atomic
 
@@ -1475,10 +1474,9 @@ def save_sample_grid(
     generator: Any, path: str | Path, *, seed: int, n: int = 64, device: str = "cpu"
 ) -> None:
     """Write ``n`` samples of :math:`Q_Y = G_{\\theta*} N(0, I)` as an image grid (Fig. 4/5)."""
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     from rdlab.core.io import save_figure_atomic
 

@@ -163,10 +163,9 @@ def run_demo(
 
 
 def _plot(path: Path, results: dict[str, Any]) -> None:
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     closed = results["gaussian20"]["closed_form"]

@@ -161,10 +161,9 @@ def summarise(trials: dict[str, dict[int, list[dict[str, Any]]]]) -> dict[str, A
 
 
 def _plot_table(path: Path, tables: dict[str, Any], bits: tuple[int, ...]) -> None:
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     fig, axes = plt.subplots(1, len(tables), figsize=(5.2 * len(tables), 4.0), squeeze=False)
     for ax, (name, summ) in zip(axes[0], tables.items(), strict=True):
@@ -247,10 +246,9 @@ def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         clip_epochs=cfg["clip_epochs"],
     )
     summ = summarise(trials)
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     fig, ax = plt.subplots(figsize=(6.2, 4.4))
     for m in METHODS:

@@ -50,10 +50,9 @@ RATES = (0.25, 0.5, 1.0, 1.5, 2.0)
 
 
 def _plot_surface(path: Path, d: np.ndarray, p: np.ndarray, r: np.ndarray) -> None:
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     fig = plt.figure(figsize=(6.4, 4.8))
     ax = fig.add_subplot(projection="3d")
@@ -70,10 +69,9 @@ def _plot_surface(path: Path, d: np.ndarray, p: np.ndarray, r: np.ndarray) -> No
 
 
 def _plot_sections(path: Path, curves: list) -> None:
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for c in curves:

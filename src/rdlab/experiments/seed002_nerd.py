@@ -37,10 +37,9 @@ def _configs(preset: str):
 
 
 def _plot(path: Path, title: str, series: list[dict[str, Any]], closed=None, ceiling=None):
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     from rdlab.core.io import save_figure_atomic
 
@@ -401,10 +400,9 @@ def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             }
         )
 
-    import matplotlib
+    from rdlab.core.io import headless_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = headless_pyplot()
 
     from rdlab.core.io import save_figure_atomic
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from rdlab.coding.rcc import gaussian_operating_point, rcc_guarantee_bits, rcc_measure
-from rdlab.core.io import save_figure_atomic
+from rdlab.core.io import headless_pyplot, save_figure_atomic
 from rdlab.experiments.registry import register_experiment
 from rdlab.sources.registry import gaussian20_variances, make_source
 from rdlab.theory.gaussian import reverse_water_filling_at_rate
@@ -147,15 +147,6 @@ def _nerd_config(cfg: dict[str, Any]):
     return replace(NERD_PRESETS[cfg["nerd_preset"]], **cfg["nerd_overrides"])
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 @register_experiment(
     "002-fig9",
     paper=PAPER,
@@ -184,7 +175,7 @@ def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             )
             points.append(row)
 
-    plt = _plt()
+    plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     d_grid = np.geomspace(min(p["target_distortion"] for p in points) * 0.8, s.sum() * 0.999, 200)
     from rdlab.theory.gaussian import vector_gaussian_rate_distortion
@@ -247,7 +238,7 @@ def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             row["log2_n_candidates"] = j
             points.append(row)
 
-    plt = _plt()
+    plt = headless_pyplot()
     fig, (ax_r, ax_d) = plt.subplots(1, 2, figsize=(10, 4.0))
     for method, marker in (("pfr", "o-"), ("orc", "s-")):
         pts = [p for p in points if p["method"] == method]
@@ -337,7 +328,7 @@ def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
                 )
                 points.append(row)
 
-    plt = _plt()
+    plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     s = gaussian20_variances()
     d_all = [p["distortion"] for p in points] + [p["optimal_distortion"] for p in points]
@@ -456,7 +447,7 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             raise RuntimeError("the decoder did not rebuild the encoder's reconstruction")
         grids.append((run_slope, dec.reconstruction))
 
-    plt = _plt()
+    plt = headless_pyplot()
     n_grid = grids[0][1].shape[0]
     fig = plt.figure(figsize=(11.5, 4.6))
     sub = fig.add_gridspec(1, 2, width_ratios=[1.0, 1.1])

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.core.io import save_figure_atomic
+from rdlab.core.io import headless_pyplot, save_figure_atomic
 from rdlab.experiments.registry import register_experiment
 from rdlab.solvers.ecot import binary_cr_lp, binary_ncr_program
 from rdlab.theory.ecot import (
@@ -46,15 +46,6 @@ _PRESETS = {
 }
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _check_preset(preset: str) -> dict[str, int]:
     if preset not in _PRESETS:
         raise ValueError(f"preset must be one of {tuple(_PRESETS)}, got {preset!r}")
@@ -72,7 +63,7 @@ def _check_preset(preset: str) -> dict[str, int]:
 )
 def fig3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     cfg = _check_preset(preset)
-    plt = _plt()
+    plt = headless_pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     panels = []
     r_max = 1.0
@@ -152,7 +143,7 @@ def fig3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
 )
 def fig8(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     cfg = _check_preset(preset)
-    plt = _plt()
+    plt = headless_pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
     rates = np.linspace(0.0, 3.0, cfg["n_curve"])
     panels = []
