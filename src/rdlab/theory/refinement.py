@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rdlab.core.information import gaussian_mutual_information
 from rdlab.core.validation import (
     as_float_array,
     check_int,
@@ -77,19 +76,26 @@ class GaussianRefinement:
 
 
 def _mi_from_cov(cov: np.ndarray) -> tuple[float, float]:
-    if cov[1, 1] > 1e-300:
-        i1 = gaussian_mutual_information(cov[:1, :1], cov[1:2, 1:2], cov[:1, 1:2])
+    """(I(X;Z1), I(X;Z1,Z2)) in bits from the covariance of (X, Z1, Z2), by the chain rule.
+
+    Conditions on Z1, then on Z2 given Z1 (sequential Schur complements): this stays accurate
+    when Z2 is nearly Z1 (R2 close to R1), where the determinant of Cov(Z1, Z2) loses digits.
+    A component with zero variance (a rate-0 stage, or Z2 = Z1) carries no information.
+    """
+    vx = float(cov[0, 0])
+    v1 = float(cov[1, 1])
+    if v1 > 1e-300:
+        vx_1 = vx - cov[0, 1] ** 2 / v1
+        c_x2 = cov[0, 2] - cov[0, 1] * cov[1, 2] / v1
+        v2_1 = cov[2, 2] - cov[1, 2] ** 2 / v1
     else:
-        i1 = 0.0
-    # Drop Z components of zero variance (rate 0 stages) before taking determinants.
-    keep = [k for k in (1, 2) if cov[k, k] > 1e-300]
-    if not keep:
-        return i1, 0.0
-    if len(keep) == 2 and np.linalg.det(cov[1:, 1:]) <= 1e-15 * cov[1, 1] * cov[2, 2]:
-        keep = [2]  # Z1 = Z2 (R1 = R2): the pair carries what Z2 carries
-    idx = np.array(keep)
-    i12 = gaussian_mutual_information(cov[:1, :1], cov[np.ix_(idx, idx)], cov[np.ix_([0], idx)])
-    return i1, i12
+        vx_1, c_x2, v2_1 = vx, float(cov[0, 2]), float(cov[2, 2])
+    vx_12 = vx_1 - c_x2**2 / v2_1 if v2_1 > 1e-15 * max(float(cov[2, 2]), 1e-300) else vx_1
+
+    def bits(conditional: float) -> float:
+        return math.inf if conditional <= 0 else max(0.0, 0.5 * math.log2(vx / conditional))
+
+    return bits(vx_1), bits(vx_12)
 
 
 def gaussian_successive_refinement(
