@@ -173,5 +173,11 @@ def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
     # the NERD estimate lands on the closed form (quick preset: within 0.1 bit + 4 s.e.)
     n = res["nerd"]
     assert abs(n["gap_to_closed_form_bits"]) < 0.1 + 4 * n["rate_stderr_bits"]
+    # the learned codec point: entropy <= bound, the file pays for its header, MSE below the
+    # MSE of the mean image of the digits test split (0.072)
+    lc = res["learned_codec"]
+    assert lc["rate_entropy_bits"] <= lc["rate_bound_bits"] < lc["rate_bits"]
+    assert 0 < lc["distortion"] < 0.05
+    assert (out / "learned" / "samples.png").exists()
     code, _, err = run(capsys, "demo", "--out", str(out))
     assert code == 2 and "--overwrite" in err

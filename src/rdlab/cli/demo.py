@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="grid of the discretised N(0,1) (default 1000)",
     )
     p.add_argument("--no-nerd", action="store_true", help="skip the NERD estimate (needs torch)")
+    p.add_argument(
+        "--no-learned", action="store_true", help="skip the learned codec point (needs torch)"
+    )
     p.set_defaults(func=_run)
 
 
@@ -23,7 +26,11 @@ def _run(args: argparse.Namespace) -> int:
     from rdlab.experiments.demo import format_demo, run_demo
 
     results = run_demo(
-        args.out, overwrite=args.overwrite, grid_points=args.grid_points, nerd=not args.no_nerd
+        args.out,
+        overwrite=args.overwrite,
+        grid_points=args.grid_points,
+        nerd=not args.no_nerd,
+        learned=not args.no_learned,
     )
     print(format_demo(results))
     print(

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.ecot",
     "rdlab.cli.rcc",
     "rdlab.cli.nerd",
+    "rdlab.cli.lc",
     "rdlab.cli.demo",
 )
 

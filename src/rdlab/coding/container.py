@@ -32,7 +32,7 @@ FORMAT_VERSION = 1
 
 CODEC_IDS: dict[int, str] = {
     1: "rcc",  # reverse channel coding (PFR / ORC), rdlab.coding.rcc
-    2: "learned",  # reserved for the learned quantised codec
+    2: "learned",  # learned quantised codecs, rdlab.coding.learned
 }
 """Codec ids, fixed forever: a new codec takes a new number; numbers are never reused."""
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rdlab.coding.learned import _decode_categorical_columns, _encode_categorical_columns
 from rdlab.core.validation import as_float_array, check_int, make_rng
 from rdlab.theory.retrieval import allocate_bits
 
@@ -371,37 +372,17 @@ class ProductQuantizer:
         idx = self._check_indices(indices)
         return float(sum(-np.sum(np.log2(p[idx[:, j]])) for j, p in enumerate(self.pmfs)))
 
-    def _models(self) -> list:
-        import constriction
-
-        return [
-            constriction.stream.model.Categorical(p.astype(np.float64), perfect=False)
-            for p in self.pmfs
-        ]
-
     def encode_bytes(self, indices: object) -> bytes:
         """Range-code a batch of indices (column by column); returns the payload."""
-        import constriction
-
         idx = self._check_indices(indices)
-        enc = constriction.stream.queue.RangeEncoder()
-        for j, model in enumerate(self._models()):
-            enc.encode(idx[:, j].astype(np.int32), model)
-        return enc.get_compressed().astype("<u4").tobytes()
+        return _encode_categorical_columns(idx, self.pmfs)
 
     def decode_bytes(self, payload: bytes, count: int) -> np.ndarray:
         """Inverse of :meth:`encode_bytes` for ``count`` queries."""
-        import constriction
-
         n = check_int("count", count, minimum=0)
         if len(payload) % 4:
             raise ValueError("payload length must be a multiple of 4 bytes")
-        words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
-        dec = constriction.stream.queue.RangeDecoder(words)
-        out = np.empty((n, len(self.subvectors)), dtype=np.int64)
-        for j, model in enumerate(self._models()):
-            out[:, j] = dec.decode(model, n)
-        return out
+        return _decode_categorical_columns(payload, n, self.pmfs)
 
     def describe(self) -> dict:
         return {

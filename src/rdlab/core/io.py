@@ -66,3 +66,35 @@ def save_figure_atomic(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path
     """Save a matplotlib figure atomically (format from the destination's suffix)."""
     fmt = Path(path).suffix.lstrip(".") or "png"
     return atomic_write(path, lambda p: fig.savefig(p, format=fmt, **kwargs))
+
+
+def save_image_grid(images: Any, path: str | os.PathLike, *, cols: int | None = None) -> Path:
+    """Write images ``(n, C, H, W)`` with values in [0, 1] as one grid PNG, atomically.
+
+    ``cols`` defaults to ceil(sqrt(n)); images are separated by one white pixel.
+    """
+    import math
+
+    import numpy as np
+
+    y = np.asarray(images, dtype=np.float64)
+    if y.ndim != 4 or y.shape[0] < 1 or y.shape[1] not in (1, 3):
+        raise ValueError(f"an image grid needs images (n, C in {{1, 3}}, H, W), got {y.shape}")
+    n, c, h, w = y.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.ones((rows * (h + 1) + 1, cols * (w + 1) + 1, c))
+    for k in range(n):
+        r, q = divmod(k, cols)
+        top, left = 1 + r * (h + 1), 1 + q * (w + 1)
+        grid[top : top + h, left : left + w] = np.transpose(y[k], (1, 2, 0))
+    grid = np.clip(grid, 0.0, 1.0)
+    plt = headless_pyplot()
+    fig, ax = plt.subplots(figsize=(cols * 0.5 + 0.5, rows * 0.5 + 0.5))
+    ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None, vmin=0, vmax=1)
+    ax.axis("off")
+    fig.tight_layout()
+    try:
+        return save_figure_atomic(fig, path, dpi=110)
+    finally:
+        plt.close(fig)

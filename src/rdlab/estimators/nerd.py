@@ -44,6 +44,12 @@ from typing import Any
 import numpy as np
 
 from rdlab.core.results import RDCurve, RDPoint, _jsonable
+from rdlab.core.torch_state import (
+    check_device,
+    load_optimizer_tensors,
+    optimizer_tensors,
+)
+from rdlab.core.torch_state import step_seed as chunk_seed
 from rdlab.core.validation import check_int, check_positive, check_real
 
 LN2 = math.log(2.0)
@@ -355,12 +361,6 @@ def rate_function_bits(d: object, target_distortion: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def chunk_seed(seed: int, index: int) -> int:
-    """A 63-bit seed for chunk ``index`` of a stream seeded by ``seed`` (order-free)."""
-    state = np.random.SeedSequence([int(seed), int(index)]).generate_state(2, dtype=np.uint32)
-    return int(state[0]) << 31 | int(state[1]) >> 1
-
-
 class TorchSampler:
     """Draws ``n`` samples of :math:`G_{\\theta*} N(0, I)` with a seed: ``sampler(n, seed)``.
 
@@ -445,16 +445,6 @@ class NERDEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         return {**_jsonable(asdict(self)), "slope": self.slope}
-
-
-def _check_device(device: str) -> str:
-    import torch
-
-    if not isinstance(device, str) or not re.match(r"^(cpu|cuda(:\d+)?)$", device):
-        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but torch finds no CUDA device")
-    return device
 
 
 def _samples_tensor(name: str, value: object, dtype, device: str):
@@ -632,7 +622,7 @@ def estimate_rate(
         raise ValueError(
             "give exactly one of target_distortion (constrained) or slope (Lagrangian)"
         )
-    device = _check_device(device)
+    device = check_device(device)
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     tdtype = getattr(torch, dtype)
@@ -862,26 +852,6 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-def _optimizer_tensors(opt: Any) -> dict[str, Any]:
-    out = {}
-    params = [p for g in opt.param_groups for p in g["params"]]
-    for i, p in enumerate(params):
-        st = opt.state.get(p, {})
-        for key, val in st.items():
-            out[f"optim.{i}.{key}"] = val.detach().clone().reshape(val.shape)
-    return out
-
-
-def _load_optimizer_tensors(opt: Any, tensors: dict[str, Any]) -> None:
-    params = [p for g in opt.param_groups for p in g["params"]]
-    for name, val in tensors.items():
-        _, idx, key = name.split(".", 2)
-        i = int(idx)
-        if i >= len(params):
-            raise ValueError("checkpoint optimizer state does not match the generator")
-        opt.state[params[i]][key] = val.clone()
-
-
 def train_generator(
     generator: Any,
     x_train: object,
@@ -924,7 +894,7 @@ def train_generator(
 
     if (target_distortion is None) == (slope is None):
         raise ValueError("give exactly one of target_distortion or slope")
-    device = _check_device(device)
+    device = check_device(device)
     dist = pairwise_distortion(distortion)
     x = _samples_tensor("x_train", x_train, torch.float32, device)
     if tuple(x.shape[1:]) != tuple(generator.output_shape):
@@ -935,7 +905,7 @@ def train_generator(
     state = state or TrainState()
     opt = torch.optim.Adam(generator.parameters(), lr=config.lr)
     if optimizer_state:
-        _load_optimizer_tensors(opt, optimizer_state)
+        load_optimizer_tensors(opt, optimizer_state)
     beta_fixed = None if slope is None else check_real("slope", slope) * LN2
     n = x.shape[0]
     m = config.generator_batch
@@ -997,7 +967,7 @@ def train_generator(
             if on_checkpoint is not None and (
                 state.step % config.checkpoint_every == 0 or state.step == config.steps
             ):
-                on_checkpoint(state, _optimizer_tensors(opt))
+                on_checkpoint(state, optimizer_tensors(opt))
     finally:
         bar.close()
     return state
@@ -1250,7 +1220,7 @@ def nerd_point(
         )
     seed = check_int("seed", seed, minimum=0)
     distortion = check_distortion_name(distortion)
-    device = _check_device(device)
+    device = check_device(device)
     if (target_distortion is None) == (slope is None):
         raise ValueError(
             "give exactly one of target_distortion (constrained) or slope (Lagrangian)"
@@ -1474,31 +1444,12 @@ def save_sample_grid(
     generator: Any, path: str | Path, *, seed: int, n: int = 64, device: str = "cpu"
 ) -> None:
     """Write ``n`` samples of :math:`Q_Y = G_{\\theta*} N(0, I)` as an image grid (Fig. 4/5)."""
-    from rdlab.core.io import headless_pyplot
-
-    plt = headless_pyplot()
-
-    from rdlab.core.io import save_figure_atomic
+    from rdlab.core.io import save_image_grid
 
     y = TorchSampler(generator, device)(n, chunk_seed(seed, 3 * 10**9)).cpu().numpy()
     if y.ndim != 4:
         raise ValueError(f"a sample grid needs images (n, C, H, W), got shape {y.shape}")
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    c, h, w = y.shape[1:]
-    grid = np.ones((rows * (h + 1) + 1, cols * (w + 1) + 1, c))
-    for k in range(n):
-        r, q = divmod(k, cols)
-        grid[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + q * (w + 1) : 1 + q * (w + 1) + w] = (
-            np.transpose(y[k], (1, 2, 0))
-        )
-    grid = np.clip(grid, 0.0, 1.0)
-    fig, ax = plt.subplots(figsize=(cols * 0.5 + 0.5, rows * 0.5 + 0.5))
-    ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None, vmin=0, vmax=1)
-    ax.axis("off")
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=110)
-    plt.close(fig)
+    save_image_grid(y, path)
 
 
 __all__ = [

@@ -1,0 +1,284 @@
+"""Learned compressors: training modes, resume, rates, bitstreams and bad input (digits, tiny)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from rdlab.cli.main import main  # noqa: E402
+from rdlab.coding.container import BitstreamError  # noqa: E402
+from rdlab.models.learned import (  # noqa: E402
+    LearnedCodec,
+    LearnedConfig,
+    learned_run,
+    load_split,
+    preset_config,
+)
+from rdlab.models.learned_eval import (  # noqa: E402
+    decode_stream,
+    encode_images,
+    evaluate_codec,
+    load_codec,
+)
+
+TINY = {
+    "epochs": 2,
+    "n_train": 256,
+    "n_test": 64,
+    "batch_size": 32,
+    "fresh_critic_steps": 5,
+    "lr_decay_epochs": (1,),
+}
+
+
+def tiny(**kw) -> LearnedConfig:
+    return preset_config("quick", "digits", **{**TINY, **kw})
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lc") / "base"
+    res = learned_run(tiny(quantizer="uq", lam=0.01), out, seed=0)
+    return out, res
+
+
+def test_end_to_end_run_writes_everything(base_run):
+    out, res = base_run
+    for name in ("config.json", "results.json", "model.safetensors", "train.safetensors"):
+        assert (out / name).exists(), name
+    assert (out / "samples.png").exists()
+    assert 0 < res["distortion"] < 0.2
+    assert res["rate_bound_bits"] == pytest.approx(3 * np.log2(3))
+    assert np.isfinite(res["perception_w1"]) and np.isfinite(res["perception_w1_own"])
+    # the empirical entropy never exceeds the bound; the real stream pays for its header
+    assert res["rate_entropy_bits"] <= res["rate_bound_bits"] + 1e-9
+    assert res["rate_bits"] > res["rate_payload_bits"]
+
+
+def test_real_bytes_against_information_content(base_run):
+    """8 x payload bytes >= information under the coding model - 64 bits, <= 1 % + 64 bytes."""
+    _, res = base_run
+    n = res["n_test"]
+    info = res["rate_model_bits"] * n
+    payload = res["rate_payload_bits"] * n
+    assert payload >= info - 64
+    assert payload <= 1.01 * info + 64 * 8
+
+
+def test_training_lowers_the_mse(tmp_path):
+    cfg = tiny(quantizer="dq", epochs=4)
+    codec = LearnedCodec(cfg, seed=3)
+    x = torch.from_numpy(load_split("digits", "test", n=64).astype(np.float32) / 255)
+    before = evaluate_codec(codec, x_test=x, fresh_critic_steps=0)["distortion"]
+    res = learned_run(cfg, tmp_path / "r", seed=3)
+    assert res["distortion"] < 0.8 * before
+
+
+def test_resume_is_bit_identical(tmp_path):
+    cfg = tiny(quantizer="uq", lam=0.02, epochs=3)
+    learned_run(cfg, tmp_path / "full", seed=5, evaluate=False)
+    part = learned_run(cfg, tmp_path / "cut", seed=5, stop_after=11)
+    assert part == {"finished": False, "step": 11, "total_steps": 24}
+    learned_run(cfg, tmp_path / "cut", seed=5, resume=True, evaluate=False)
+    from safetensors.torch import load_file
+
+    a = load_file(str(tmp_path / "full" / "model.safetensors"))
+    b = load_file(str(tmp_path / "cut" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_universal_mode_freezes_the_encoder(base_run, tmp_path):
+    base, _ = base_run
+    cfg = tiny(quantizer="uq", lam=0.03, mode="universal")
+    res = learned_run(cfg, tmp_path / "u", base=base, seed=1)
+    from safetensors.torch import load_file
+
+    a = load_file(str(base / "model.safetensors"))
+    b = load_file(str(tmp_path / "u" / "model.safetensors"))
+    enc = [k for k in a if k.startswith("encoder.")]
+    assert any("running_mean" in k for k in enc)  # BatchNorm buffers are covered
+    for k in enc:
+        assert torch.equal(a[k], b[k]), k
+    assert not torch.equal(a["decoder.0.weight"], b["decoder.0.weight"])
+    assert res["mode"] == "universal" and res["base"]["lam"] == 0.01
+
+
+def test_refinement_mode(base_run, tmp_path):
+    base, _ = base_run
+    cfg = tiny(quantizer="uq", mode="refinement", refine_latent_dim=2, refine_levels=4)
+    res = learned_run(cfg, tmp_path / "r", base=base, seed=2)
+    assert res["rate_bound_bits"] == pytest.approx(3 * np.log2(3) + 2 * np.log2(4))
+    codec, model, _ = load_codec(tmp_path / "r")
+    assert model.levels == (3, 3, 3, 4, 4)
+    b = load_codec(base)[0]
+    for k, v in b.encoder.state_dict().items():
+        assert torch.equal(v, codec.encoder.state_dict()[k])
+
+
+def test_encode_decode_round_trip_and_wrong_model(base_run, tmp_path):
+    base, _ = base_run
+    x = load_split("digits", "test", n=20)
+    data = encode_images(base, x, seed=9)
+    y = decode_stream(base, data)
+    assert y.shape == (20, 1, 8, 8) and y.dtype == np.float32
+    # the decoder's output equals the training-path reconstruction with the same dither
+    codec, _, _ = load_codec(base)
+    from rdlab.coding.quantizers import dither
+
+    u = torch.from_numpy(dither(20, codec.config.levels_per_dim, 9))
+    with torch.no_grad():
+        ref = codec.reconstruct(torch.from_numpy(x.astype(np.float32) / 255), u).numpy()
+    assert np.array_equal(y, ref)
+    other = tmp_path / "other"
+    learned_run(tiny(quantizer="uq", epochs=1), other, seed=4, evaluate=False)
+    with pytest.raises(BitstreamError, match="written by model"):
+        decode_stream(other, data)
+    with pytest.raises(BitstreamError):
+        decode_stream(base, data[:-3])
+
+
+def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
+    base, res = base_run
+    assert main(["lc", "eval", str(base), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    p = obj["points"][0]
+    for key in ("rate_bits", "rate_bound_bits", "rate_entropy_bits", "distortion"):
+        assert p[key] == pytest.approx(res[key])
+    assert "perception_w1" in p
+    x = load_split("digits", "test", n=10)
+    np.save(tmp_path / "x.npy", x)
+    assert (
+        main(
+            ["lc", "encode", "--model", str(base), str(tmp_path / "x.npy"), str(tmp_path / "x.rdl")]
+        )
+        == 0
+    )
+    assert (
+        main(
+            ["lc", "decode", "--model", str(base), str(tmp_path / "x.rdl"), str(tmp_path / "y.npy")]
+        )
+        == 0
+    )
+    assert np.load(tmp_path / "y.npy").shape == (10, 1, 8, 8)
+    capsys.readouterr()
+    # never clobber without --force
+    assert (
+        main(
+            ["lc", "decode", "--model", str(base), str(tmp_path / "x.rdl"), str(tmp_path / "y.npy")]
+        )
+        == 2
+    )
+    assert "--force" in capsys.readouterr().err
+    (tmp_path / "bad.rdl").write_bytes(b"\x89RDL garbage")
+    assert (
+        main(
+            [
+                "lc",
+                "decode",
+                "--model",
+                str(base),
+                str(tmp_path / "bad.rdl"),
+                str(tmp_path / "z.npy"),
+            ]
+        )
+        == 2
+    )
+    assert "rdlab: error:" in capsys.readouterr().err
+    out = tmp_path / "cli-run"
+    assert (
+        main(
+            [
+                "lc",
+                "train",
+                "--data",
+                "digits",
+                "--epochs",
+                "1",
+                "--n-train",
+                "128",
+                "--n-test",
+                "32",
+                "--fresh-critic-steps",
+                "2",
+                "--no-progress",
+                "--out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["points"][0]["distortion"] > 0
+
+
+@pytest.mark.parametrize(
+    "kw, exc, word",
+    [
+        ({"lam": -0.1}, ValueError, "lam"),
+        ({"levels": 1}, ValueError, "levels"),
+        ({"latent_dim": 0}, ValueError, "latent_dim"),
+        ({"quantizer": "zz"}, ValueError, "quantizer"),
+        ({"mode": "joint"}, ValueError, "mode"),
+        ({"mode": "refinement"}, ValueError, "refine_latent_dim"),
+        ({"refine_levels": 3}, ValueError, "refinement"),
+        ({"lam": float("nan")}, ValueError, "lam"),
+    ],
+)
+def test_bad_config(kw, exc, word):
+    with pytest.raises(exc, match=word):
+        tiny(**kw)
+
+
+def test_unknown_data_set():
+    with pytest.raises(ValueError, match="data must be one of"):
+        LearnedConfig(data="cifar")
+    with pytest.raises(ValueError, match="preset"):
+        preset_config("slow", "digits")
+
+
+def test_bad_base_runs(base_run, tmp_path):
+    base, _ = base_run
+    with pytest.raises(ValueError, match="needs a base run"):
+        learned_run(tiny(mode="universal"), tmp_path / "a")
+    with pytest.raises(ValueError, match="levels"):
+        learned_run(tiny(mode="universal", levels=4), tmp_path / "b", base=base)
+    with pytest.raises(ValueError, match="data"):
+        learned_run(
+            preset_config("quick", "mnist", mode="universal", **TINY), tmp_path / "c", base=base
+        )
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        learned_run(tiny(mode="universal"), tmp_path / "d", base=tmp_path / "nowhere")
+    # a corrupt model file is a clear error
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text((base / "config.json").read_text())
+    (bad / "model.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="safetensors"):
+        load_codec(bad)
+    with pytest.raises(FileNotFoundError, match="no finished model"):
+        (bad / "model.safetensors").unlink()
+        load_codec(bad)
+
+
+def test_bad_images(base_run):
+    base, _ = base_run
+    with pytest.raises(ValueError, match="shape"):
+        encode_images(base, np.zeros((3, 1, 28, 28), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        encode_images(base, np.full((3, 1, 8, 8), 2.0, dtype=np.float32))
+    with pytest.raises(TypeError, match="uint8"):
+        encode_images(base, np.zeros((3, 1, 8, 8), dtype=np.int64))
+    with pytest.raises(ValueError, match="finite"):
+        encode_images(base, np.full((3, 1, 8, 8), np.nan, dtype=np.float32))
+
+
+def test_existing_run_is_not_clobbered(base_run):
+    base, _ = base_run
+    with pytest.raises(FileExistsError, match="--resume"):
+        learned_run(tiny(quantizer="uq", lam=0.01), base, seed=0)

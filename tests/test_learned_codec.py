@@ -1,0 +1,457 @@
+"""The learned codec's bitstream: categorical model, range-coded symbols, header and container."""
+
+import math
+import signal
+import struct
+import time
+import zlib
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rdlab.coding.container import BitstreamError, pack_container
+from rdlab.coding.learned import (
+    LEARNED_CODEC_ID,
+    CategoricalModel,
+    LearnedHeader,
+    decode_symbols,
+    empirical_entropy_bits,
+    encode_symbols,
+    pack_learned,
+    unpack_learned,
+)
+
+
+def _draw(rng, levels, n, skew=1.0):
+    """Symbols whose column j follows a (skewed) random pmf over levels[j]."""
+    cols = []
+    for size in levels:
+        p = rng.dirichlet(np.full(size, skew))
+        cols.append(rng.choice(size, size=n, p=p))
+    return np.stack(cols, axis=1)
+
+
+# -- round trip ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "levels, n",
+    [((3, 3, 3, 8, 8), 500), ((3, 3, 3, 8, 8), 1), ((5,), 300), ((2,), 1), ((256, 2, 17), 64)],
+)
+def test_round_trip(levels, n):
+    rng = np.random.default_rng(sum(levels) + n)
+    model = CategoricalModel.fit(_draw(rng, levels, 200), levels)
+    symbols = rng.integers(0, levels, size=(n, len(levels)))
+    payload = encode_symbols(symbols, model)
+    assert len(payload) % 4 == 0
+    out = decode_symbols(payload, n, model)
+    assert out.dtype == np.int64 and out.shape == (n, len(levels))
+    np.testing.assert_array_equal(out, symbols)
+
+
+def test_empty_batch_and_rare_symbols():
+    model = CategoricalModel.fit(np.zeros((1000, 2), dtype=np.int64), (4, 4))
+    assert encode_symbols(np.zeros((0, 2), dtype=np.int64), model) == b""
+    assert decode_symbols(b"", 0, model).shape == (0, 2)
+    # symbols never seen in training stay encodable (strictly positive probabilities)
+    rare = np.full((50, 2), 3)
+    np.testing.assert_array_equal(decode_symbols(encode_symbols(rare, model), 50, model), rare)
+
+
+# -- bytes vs information content ----------------------------------------------------------
+def test_payload_bytes_match_information_content():
+    rng = np.random.default_rng(7)
+    levels = (3, 3, 3, 8, 8, 16, 2)
+    pmfs = [rng.dirichlet(np.full(size, 0.3)) for size in levels]
+
+    def sample(n):
+        return np.stack(
+            [rng.choice(s, size=n, p=p) for s, p in zip(levels, pmfs, strict=True)], axis=1
+        )
+
+    model = CategoricalModel.fit(sample(2000), levels)
+    test = sample(3000)
+    info = model.information_bits(test)
+    bits = 8 * len(encode_symbols(test, model))
+    assert bits >= info - 64
+    assert bits <= 1.01 * info + 64 * 8
+    # the skewed source is far below the fixed-length rate
+    assert info < 0.8 * test.shape[0] * sum(math.log2(s) for s in levels)
+
+
+def test_information_bits_uses_the_coders_quantised_probabilities():
+    # probabilities below 2^-24 are raised to constriction's floor; float -log2 p would be off
+    # by more than 2 bits per symbol here, the quantised ones match the bytes within a word
+    size = 40
+    p = np.full(size, 3.6 / 2**24)
+    p[0] = 1.0 - p[1:].sum()
+    model = CategoricalModel((p,))
+    symbols = np.random.default_rng(0).integers(1, size, size=(5000, 1))
+    info = model.information_bits(symbols)
+    float_info = float(np.sum(-np.log2(p[symbols[:, 0]])))
+    bits = 8 * len(encode_symbols(symbols, model))
+    assert float_info - info > 1000
+    assert info - 8 <= bits <= info + 64
+
+
+# -- empirical entropy -------------------------------------------------------------------
+def test_empirical_entropy_hand_computation():
+    symbols = np.array([[0, 0, 1], [0, 1, 1], [1, 2, 1], [0, 3, 1]])
+    # column 0: p = (3/4, 1/4); column 1: uniform on 4 symbols; column 2: constant
+    h0 = -(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25))
+    assert empirical_entropy_bits(symbols, (2, 4, 3)) == pytest.approx(h0 + 2.0, abs=1e-12)
+    assert empirical_entropy_bits(np.full((10, 3), 2), 5) == 0.0
+    rng = np.random.default_rng(1)
+    levels = (3, 8, 8)
+    symbols = rng.integers(0, levels, size=(100, 3))
+    assert empirical_entropy_bits(symbols, levels) <= sum(math.log2(s) for s in levels) + 1e-12
+
+
+def test_empirical_entropy_is_the_rate_of_a_self_fitted_model():
+    rng = np.random.default_rng(2)
+    levels = (3, 3, 8)
+    symbols = _draw(rng, levels, 5000, skew=0.5)
+    h = empirical_entropy_bits(symbols, levels)
+    model = CategoricalModel.fit(symbols, levels, pseudocount=1e-6)
+    assert model.information_bits(symbols) / 5000 == pytest.approx(h, abs=1e-3)
+
+
+# -- the model -----------------------------------------------------------------------------
+def test_fit_storage_and_identity():
+    rng = np.random.default_rng(3)
+    levels = (3, 3, 3, 8, 8)
+    model = CategoricalModel.fit(_draw(rng, levels, 100), levels, pseudocount=0.5)
+    assert model.levels == levels and model.dim == 5
+    for p, size in zip(model.pmfs, levels, strict=True):
+        assert p.dtype == np.float64 and p.shape == (size,)
+        assert np.all(p > 0) and abs(p.sum() - 1.0) < 1e-12
+    # pmf_j(k) = (count + a) / (n + a L_j)
+    symbols = np.array([[0], [0], [2]])
+    np.testing.assert_allclose(
+        CategoricalModel.fit(symbols, 3, pseudocount=0.5).pmfs[0], [2.5 / 4.5, 0.5 / 4.5, 1.5 / 4.5]
+    )
+    array = model.to_array()
+    assert array.shape == (5, 8) and array.dtype == np.float64
+    assert np.all(array[0, 3:] == 0)
+    back = CategoricalModel.from_array(array, levels)
+    assert back == model
+    assert back.sha256() == model.sha256() and len(model.sha256()) == 32
+    pmfs = list(model.pmfs)
+    pmfs[3] = pmfs[3].copy()
+    pmfs[3][:2] += [1e-3, -1e-3]
+    other = CategoricalModel(tuple(pmfs))
+    assert other != model and other.sha256() != model.sha256()
+    # stable across runs and platforms: the digest of a fixed model is a constant
+    fixed = CategoricalModel.from_array([[0.25, 0.75]], [2])
+    assert fixed.sha256().hex() == (
+        "e36da6a3e25d829f06893099ea97458daf0b52cfa1cdee22060f398c0beee047"
+    )
+    with pytest.raises(ValueError, match="zero after"):
+        CategoricalModel.from_array(array, (3, 3, 3, 8, 7))
+    with pytest.raises(ValueError, match="shape"):
+        CategoricalModel.from_array(array[:, :7], levels)
+
+
+def test_pmfs_are_read_only_and_validated():
+    model = CategoricalModel((np.array([0.5, 0.5]),))
+    with pytest.raises(ValueError):
+        model.pmfs[0][0] = 1.0
+    with pytest.raises(ValueError, match="pmfs"):
+        CategoricalModel((np.array([1.0, 0.0]),))
+    with pytest.raises(ValueError, match="sum to 1"):
+        CategoricalModel((np.array([0.5, 0.6]),))
+    with pytest.raises(ValueError, match="pmfs"):
+        CategoricalModel((np.array([1.0]),))
+    with pytest.raises(ValueError, match="pmfs"):
+        CategoricalModel(())
+
+
+# -- header and container ------------------------------------------------------------------
+def _header(**kw):
+    base = dict(
+        model_sha256=bytes(range(32)),
+        quantizer="uq",
+        levels=(3,) * 10 + (8,) * 6,
+        n=1234,
+        seed=2**64 - 1,
+        input_shape=(1, 28, 28),
+    )
+    base.update(kw)
+    return LearnedHeader(**base)
+
+
+def test_header_round_trip_and_layout():
+    for header in (_header(), _header(quantizer="dq", levels=(5,), n=0, seed=0, input_shape=())):
+        raw = header.pack()
+        assert LearnedHeader.unpack(raw) == header
+    header = _header()
+    raw = header.pack()
+    assert raw[0] == 1  # header format
+    assert raw[1] == 2  # "uq"
+    assert raw[2] == 3 and raw[3] == 0
+    assert struct.unpack_from("<QQ", raw, 4) == (1234, 2**64 - 1)
+    assert raw[20:52] == bytes(range(32))
+    assert struct.unpack_from("<3I", raw, 52) == (1, 28, 28)
+    assert struct.unpack_from("<5I", raw, 64) == (2, 10, 3, 6, 8)  # two runs of levels
+    assert len(raw) == 84
+    assert isinstance(_header(levels=[3, 3]).levels, tuple)
+
+
+def test_stream_round_trip_and_model_identity():
+    rng = np.random.default_rng(4)
+    levels = (3, 3, 3, 8, 8)
+    model = CategoricalModel.fit(_draw(rng, levels, 300), levels)
+    symbols = _draw(rng, levels, 40)
+    header = _header(model_sha256=model.sha256(), levels=levels, n=40, seed=11)
+    data = pack_learned(header, encode_symbols(symbols, model))
+    h, payload = unpack_learned(data, model_sha256=model.sha256())
+    assert h == header
+    np.testing.assert_array_equal(decode_symbols(payload, h.n, model), symbols)
+    assert unpack_learned(data)[0] == header
+    other = bytes(32)
+    with pytest.raises(BitstreamError) as info:
+        unpack_learned(data, model_sha256=other)
+    message = str(info.value)
+    assert model.sha256().hex()[:16] in message and other.hex()[:16] in message
+    assert "decode with the model that encoded it" in message
+    with pytest.raises(BitstreamError, match="rcc"):
+        unpack_learned(pack_container(1, header.pack(), payload))
+    with pytest.raises(BitstreamError):
+        unpack_learned(b"")
+    assert LEARNED_CODEC_ID == 2
+
+
+def _reseal(body: bytes) -> bytes:
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_resealed_header_fields_are_validated():
+    data = pack_learned(_header(n=0), b"")
+    start = 24  # the codec header follows the container prefix
+    edits = {
+        "header format 7": (0, b"\x07"),
+        "quantizer code 3": (1, b"\x03"),
+        "input dimensions": (2, b"\x09"),
+        "reserved": (3, b"\x01"),
+        "inputs": (4, struct.pack("<Q", 2**41)),
+        "input shape": (52, struct.pack("<I", 0)),
+        "level runs": (64, struct.pack("<I", 3)),
+        "level run": (68, struct.pack("<I", 0)),
+    }
+    for message, (offset, value) in edits.items():
+        body = bytearray(data[:-4])
+        body[start + offset : start + offset + len(value)] = value
+        with pytest.raises(BitstreamError, match=message):
+            unpack_learned(_reseal(bytes(body)))
+    # adjacent runs with the same levels are not canonical
+    body = bytearray(data[:-4])
+    body[start + 80 : start + 84] = struct.pack("<I", 3)
+    with pytest.raises(BitstreamError, match="level run"):
+        unpack_learned(_reseal(bytes(body)))
+
+
+def test_payload_inconsistent_with_count_or_model():
+    rng = np.random.default_rng(5)
+    levels = (3, 8)
+    model = CategoricalModel.fit(_draw(rng, levels, 300), levels)
+    symbols = _draw(rng, levels, 100)
+    payload = encode_symbols(symbols, model)
+    for bad, n in (
+        (payload, 101),  # another count
+        (payload, 99),
+        (payload + bytes(4), 100),  # a trailing word
+        (payload[:-4], 100),  # a missing word
+        (payload[:-1], 100),  # not whole words
+        (payload, 10**12),  # more inputs than the payload can hold
+    ):
+        with pytest.raises(BitstreamError):
+            decode_symbols(bad, n, model)
+    other = CategoricalModel.fit(_draw(rng, levels, 300), levels)
+    try:
+        out = decode_symbols(payload, 100, other)
+    except BitstreamError:
+        pass
+    else:  # another model may happen to accept the payload, never silently misshaped
+        assert out.shape == (100, 2)
+
+
+# -- fuzz: corrupted and truncated streams -------------------------------------------------
+_LEVELS = (3, 3, 3, 8, 8)
+_MODEL = CategoricalModel.fit(_draw(np.random.default_rng(6), _LEVELS, 500), _LEVELS)
+_SYMBOLS = _draw(np.random.default_rng(8), _LEVELS, 30)
+_STREAM = pack_learned(
+    LearnedHeader(_MODEL.sha256(), "nq", _LEVELS, 30, 5, (2, 3)),
+    encode_symbols(_SYMBOLS, _MODEL),
+)
+
+
+class _Hang(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    def handler(signum, frame):
+        raise _Hang(f"decoding took more than {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+_mutation = st.one_of(
+    st.tuples(
+        st.just("flip"),
+        st.lists(st.tuples(st.integers(0), st.integers(1, 255)), min_size=1, max_size=4),
+    ),
+    st.tuples(st.just("truncate"), st.integers(0)),
+    st.tuples(st.just("append"), st.binary(min_size=1, max_size=8)),
+    st.tuples(
+        st.just("reseal"),
+        st.lists(st.tuples(st.integers(0), st.integers(1, 255)), min_size=1, max_size=3),
+    ),
+)
+
+
+def _mutate(data: bytes, mutation) -> tuple[bytes, bool]:
+    """Apply a mutation; the flag says whether it must be rejected (resealed ones may decode)."""
+    kind, arg = mutation
+    if kind == "truncate":
+        return data[: arg % len(data)], True
+    if kind == "append":
+        return data + arg, True
+    buf = bytearray(data if kind == "flip" else data[:-4])
+    for pos, mask in arg:
+        buf[pos % len(buf)] ^= mask
+    if kind == "flip":
+        return bytes(buf), bytes(buf) != data
+    return _reseal(bytes(buf)), False
+
+
+@settings(
+    max_examples=1500,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(mutation=_mutation)
+def test_fuzz_corrupted_streams_raise_only_bitstream_error(mutation):
+    data, must_fail = _mutate(_STREAM, mutation)
+    with _time_limit(5.0):
+        try:
+            header, payload = unpack_learned(data)
+            out = decode_symbols(payload, header.n, _MODEL)
+        except BitstreamError:
+            return
+    assert not must_fail, "a corrupted stream decoded without an error"
+    assert out.shape == (header.n, _MODEL.dim)
+    assert np.all((out >= 0) & (out < np.asarray(_MODEL.levels)))
+    if header.n == 30 and payload == _STREAM[-4 - len(payload) : -4]:
+        np.testing.assert_array_equal(out, _SYMBOLS)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(payload=st.binary(max_size=64).map(lambda b: b[: len(b) // 4 * 4]), n=st.integers(0, 50))
+def test_fuzz_random_payloads_raise_only_bitstream_error(payload, n):
+    with _time_limit(5.0):
+        try:
+            out = decode_symbols(payload, n, _MODEL)
+        except BitstreamError:
+            return
+    assert out.shape == (n, _MODEL.dim)
+    assert encode_symbols(out, _MODEL) == payload
+
+
+# -- bad arguments -------------------------------------------------------------------------
+def test_bad_arguments_name_the_argument():
+    symbols = np.array([[0, 1], [2, 3]])
+    with pytest.raises(ValueError, match=r"levels\[0\] must be >= 2"):
+        CategoricalModel.fit(symbols, (1, 4))
+    with pytest.raises(ValueError, match="levels must be >= 2"):
+        empirical_entropy_bits(symbols, 1)
+    with pytest.raises(ValueError, match=r"levels has 3 entries"):
+        CategoricalModel.fit(symbols, (3, 4, 5))
+    with pytest.raises(TypeError, match=r"levels\[1\]"):
+        CategoricalModel.fit(symbols, (3, 4.0))
+    with pytest.raises(ValueError, match=r"symbols of dimension 1 must be in \[0, 3\)"):
+        CategoricalModel.fit(symbols, (3, 3))
+    model = CategoricalModel.fit(symbols, (3, 4))
+    with pytest.raises(ValueError, match=r"symbols of dimension 0 must be in \[0, 3\)"):
+        encode_symbols([[-1, 0]], model)
+    with pytest.raises(ValueError, match=r"symbols of dimension 1 must be in \[0, 4\)"):
+        model.information_bits([[0, 4]])
+    with pytest.raises(TypeError, match="symbols must be an integer array"):
+        encode_symbols(np.array([[0.0, 1.0]]), model)
+    with pytest.raises(TypeError, match="symbols must be an integer array"):
+        CategoricalModel.fit(np.array([[True, False]]), 2)
+    with pytest.raises(ValueError, match=r"symbols must have shape \(n, 2\)"):
+        encode_symbols([[0, 1, 2]], model)
+    with pytest.raises(ValueError, match="symbols must be a 2-D array"):
+        encode_symbols([0, 1], model)
+    for bad in (0, -0.5, float("nan")):
+        with pytest.raises(ValueError, match="pseudocount"):
+            CategoricalModel.fit(symbols, (3, 4), pseudocount=bad)
+    with pytest.raises(ValueError, match="symbols must not be empty"):
+        CategoricalModel.fit(np.zeros((0, 2), dtype=int), (3, 4))
+    with pytest.raises(TypeError, match="model"):
+        encode_symbols(symbols, "model")
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        decode_symbols(b"", -1, model)
+    with pytest.raises(TypeError, match="payload"):
+        decode_symbols("text", 1, model)
+    with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*64\)"):
+        _header(seed=2**64)
+    with pytest.raises(ValueError, match="seed"):
+        _header(seed=-1)
+    with pytest.raises(TypeError, match="seed"):
+        _header(seed=1.5)
+    with pytest.raises(ValueError, match="quantizer"):
+        _header(quantizer="vq")
+    with pytest.raises(ValueError, match="model_sha256"):
+        _header(model_sha256=b"short")
+    with pytest.raises(ValueError, match=r"levels\[2\]"):
+        _header(levels=(3, 3, 1))
+    with pytest.raises(ValueError, match=r"levels\[0\] must be in \[2, 65536\]"):
+        _header(levels=(2**16 + 1,))
+    with pytest.raises(ValueError, match="n must be"):
+        _header(n=-1)
+    with pytest.raises(ValueError, match=r"input_shape\[1\]"):
+        _header(input_shape=(1, 0))
+    with pytest.raises(TypeError, match="header"):
+        pack_learned("header", b"")
+    with pytest.raises(ValueError, match="model_sha256"):
+        unpack_learned(pack_learned(_header(), b""), model_sha256=b"\x00" * 31)
+
+
+def test_speed_of_a_realistic_batch():
+    rng = np.random.default_rng(9)
+    levels = (3,) * 10 + (8,) * 10
+    model = CategoricalModel.fit(_draw(rng, levels, 2000), levels)
+    symbols = _draw(rng, levels, 10_000)
+    start = time.perf_counter()
+    payload = encode_symbols(symbols, model)
+    out = decode_symbols(payload, 10_000, model)
+    elapsed = time.perf_counter() - start
+    np.testing.assert_array_equal(out, symbols)
+    assert elapsed < 2.0  # about 0.02 s unloaded; generous for a shared machine
+
+
+def test_documented_example_stream():
+    """The example of docs/bitstream.md, byte for byte (the layout is part of the format)."""
+    quarter = np.array([0.5, 0.25, 0.25])
+    model = CategoricalModel((quarter, quarter, np.full(8, 0.125)))
+    header = LearnedHeader(model.sha256(), "uq", model.levels, 2, 2024, (1, 28, 28))
+    data = pack_learned(header, encode_symbols([[0, 1, 5], [2, 0, 7]], model))
+    assert len(data) == 116
+    assert data.hex() == (
+        "8952444c0d0a1a0a0102000054000000040000000000000001020300020000000000000"
+        "0e807000000000000"
+        "4e4a49860a03243321d282e36d028ae36715f5ff0cbc4a794b5c6fff40902061"
+        "010000001c0000001c000000020000000200000003000000010000000800000"
+        "0c0feef72e4161297"
+    )
