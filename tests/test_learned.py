@@ -70,7 +70,7 @@ def test_real_bytes_against_information_content(base_run):
 
 
 def test_training_lowers_the_mse(tmp_path):
-    cfg = tiny(quantizer="dq", epochs=4)
+    cfg = tiny(quantizer="dq", epochs=4, lr_coder=1e-2, n_critic=1)
     codec = LearnedCodec(cfg, seed=3)
     x = torch.from_numpy(load_split("digits", "test", n=64).astype(np.float32) / 255)
     before = evaluate_codec(codec, x_test=x, fresh_critic_steps=0)["distortion"]

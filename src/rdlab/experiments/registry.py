@@ -25,6 +25,7 @@ PRESETS = ("quick", "paper")
 EXPERIMENT_MODULES: tuple[str, ...] = (
     "rdlab.experiments.seed000",
     "rdlab.experiments.seed001",
+    "rdlab.experiments.seed001_learned",
     "rdlab.experiments.seed002_nerd",
     "rdlab.experiments.seed002_rcc",
     "rdlab.experiments.seed003",
