@@ -1,15 +1,13 @@
 """The bitstream container, and a fuzz of corrupted reverse-channel-coding streams."""
 
-import signal
 import struct
-import zlib
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bitstream_fuzz import mutate, mutations, reseal, time_limit
 from rdlab.coding.container import (
     CODEC_IDS,
     FORMAT_VERSION,
@@ -20,11 +18,6 @@ from rdlab.coding.container import (
     unpack_container,
 )
 from rdlab.coding.rcc import gaussian_operating_point, rcc_decode, rcc_encode
-
-
-def _reseal(body: bytes) -> bytes:
-    """Replace the CRC so that a deliberately edited stream passes the checksum."""
-    return body + struct.pack("<I", zlib.crc32(body))
 
 
 def test_round_trip_and_layout():
@@ -78,19 +71,19 @@ def test_fields_checked_after_the_checksum():
     bad_version = bytearray(good)
     bad_version[8] = 99
     with pytest.raises(BitstreamError, match="version 99"):
-        unpack_container(_reseal(bytes(bad_version)))
+        unpack_container(reseal(bytes(bad_version)))
     bad_codec = bytearray(good)
     bad_codec[9:11] = struct.pack("<H", 777)
     with pytest.raises(BitstreamError, match="unknown codec id 777"):
-        unpack_container(_reseal(bytes(bad_codec)))
+        unpack_container(reseal(bytes(bad_codec)))
     bad_reserved = bytearray(good)
     bad_reserved[11] = 1
     with pytest.raises(BitstreamError, match="reserved"):
-        unpack_container(_reseal(bytes(bad_reserved)))
+        unpack_container(reseal(bytes(bad_reserved)))
     bad_len = bytearray(good)
     bad_len[12:16] = struct.pack("<I", 5)
     with pytest.raises(BitstreamError, match="inconsistent lengths"):
-        unpack_container(_reseal(bytes(bad_len)))
+        unpack_container(reseal(bytes(bad_len)))
     with pytest.raises(BitstreamError, match="expected 'rcc'"):
         unpack_container(pack_container(2, b"", b""), codec_id=1)
 
@@ -124,63 +117,16 @@ _STREAMS = [
 ]
 
 
-class _Hang(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float):
-    def handler(signum, frame):
-        raise _Hang(f"decoding took more than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-_mutation = st.one_of(
-    st.tuples(
-        st.just("flip"),
-        st.lists(st.tuples(st.integers(0), st.integers(1, 255)), min_size=1, max_size=4),
-    ),
-    st.tuples(st.just("truncate"), st.integers(0)),
-    st.tuples(st.just("append"), st.binary(min_size=1, max_size=8)),
-    st.tuples(
-        st.just("reseal"),
-        st.lists(st.tuples(st.integers(0), st.integers(1, 255)), min_size=1, max_size=3),
-    ),
-)
-
-
-def _mutate(data: bytes, mutation) -> tuple[bytes, bool]:
-    """Apply a mutation; the flag says whether it must be rejected (resealed ones may decode)."""
-    kind, arg = mutation
-    if kind == "truncate":
-        return data[: arg % len(data)], True
-    if kind == "append":
-        return data + arg, True
-    buf = bytearray(data if kind == "flip" else data[:-4])
-    for pos, mask in arg:
-        buf[pos % len(buf)] ^= mask
-    if kind == "flip":
-        return bytes(buf), bytes(buf) != data  # two flips of one bit may cancel
-    return _reseal(bytes(buf)), False
-
-
 @settings(
     max_examples=2000,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(which=st.integers(0, 1), mutation=_mutation)
+@given(which=st.integers(0, 1), mutation=mutations)
 def test_fuzz_corrupted_streams_raise_only_bitstream_error(which, mutation):
-    data, must_fail = _mutate(_STREAMS[which], mutation)
-    with _time_limit(5.0):
+    data, must_fail = mutate(_STREAMS[which], mutation)
+    with time_limit(5.0):
         try:
             dec = rcc_decode(data)
         except BitstreamError:
@@ -192,7 +138,7 @@ def test_fuzz_corrupted_streams_raise_only_bitstream_error(which, mutation):
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(data=st.binary(max_size=200))
 def test_fuzz_random_bytes_raise_only_bitstream_error(data):
-    with _time_limit(5.0):
+    with time_limit(5.0):
         with pytest.raises(BitstreamError):
             rcc_decode(data)
 
@@ -222,10 +168,10 @@ def test_resealed_header_fields_are_validated():
         body = bytearray(data[:-4])
         body[start + offset : start + offset + len(value)] = value
         with pytest.raises(BitstreamError, match=message):
-            rcc_decode(_reseal(bytes(body)))
+            rcc_decode(reseal(bytes(body)))
     assert len(raw) == struct.unpack_from("<I", data, 12)[0]
     # more samples than the payload can hold: rejected before anything is allocated
     body = bytearray(data[:-4])
     body[start + 32 : start + 40] = struct.pack("<Q", 10**9)
     with pytest.raises(BitstreamError, match="holds at most"):
-        rcc_decode(_reseal(bytes(body)))
+        rcc_decode(reseal(bytes(body)))

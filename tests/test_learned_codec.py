@@ -1,17 +1,15 @@
 """The learned codec's bitstream: categorical model, range-coded symbols, header and container."""
 
 import math
-import signal
 import struct
 import time
-import zlib
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bitstream_fuzz import mutate, mutations, reseal, time_limit
 from rdlab.coding.container import BitstreamError, pack_container
 from rdlab.coding.learned import (
     LEARNED_CODEC_ID,
@@ -222,10 +220,6 @@ def test_stream_round_trip_and_model_identity():
     assert LEARNED_CODEC_ID == 2
 
 
-def _reseal(body: bytes) -> bytes:
-    return body + struct.pack("<I", zlib.crc32(body))
-
-
 def test_resealed_header_fields_are_validated():
     data = pack_learned(_header(n=0), b"")
     start = 24  # the codec header follows the container prefix
@@ -243,12 +237,12 @@ def test_resealed_header_fields_are_validated():
         body = bytearray(data[:-4])
         body[start + offset : start + offset + len(value)] = value
         with pytest.raises(BitstreamError, match=message):
-            unpack_learned(_reseal(bytes(body)))
+            unpack_learned(reseal(bytes(body)))
     # adjacent runs with the same levels are not canonical
     body = bytearray(data[:-4])
     body[start + 80 : start + 84] = struct.pack("<I", 3)
     with pytest.raises(BitstreamError, match="level run"):
-        unpack_learned(_reseal(bytes(body)))
+        unpack_learned(reseal(bytes(body)))
 
 
 def test_payload_inconsistent_with_count_or_model():
@@ -286,63 +280,16 @@ _STREAM = pack_learned(
 )
 
 
-class _Hang(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float):
-    def handler(signum, frame):
-        raise _Hang(f"decoding took more than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-_mutation = st.one_of(
-    st.tuples(
-        st.just("flip"),
-        st.lists(st.tuples(st.integers(0), st.integers(1, 255)), min_size=1, max_size=4),
-    ),
-    st.tuples(st.just("truncate"), st.integers(0)),
-    st.tuples(st.just("append"), st.binary(min_size=1, max_size=8)),
-    st.tuples(
-        st.just("reseal"),
-        st.lists(st.tuples(st.integers(0), st.integers(1, 255)), min_size=1, max_size=3),
-    ),
-)
-
-
-def _mutate(data: bytes, mutation) -> tuple[bytes, bool]:
-    """Apply a mutation; the flag says whether it must be rejected (resealed ones may decode)."""
-    kind, arg = mutation
-    if kind == "truncate":
-        return data[: arg % len(data)], True
-    if kind == "append":
-        return data + arg, True
-    buf = bytearray(data if kind == "flip" else data[:-4])
-    for pos, mask in arg:
-        buf[pos % len(buf)] ^= mask
-    if kind == "flip":
-        return bytes(buf), bytes(buf) != data
-    return _reseal(bytes(buf)), False
-
-
 @settings(
     max_examples=1500,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(mutation=_mutation)
+@given(mutation=mutations)
 def test_fuzz_corrupted_streams_raise_only_bitstream_error(mutation):
-    data, must_fail = _mutate(_STREAM, mutation)
-    with _time_limit(5.0):
+    data, must_fail = mutate(_STREAM, mutation)
+    with time_limit(5.0):
         try:
             header, payload = unpack_learned(data)
             out = decode_symbols(payload, header.n, _MODEL)
@@ -358,7 +305,7 @@ def test_fuzz_corrupted_streams_raise_only_bitstream_error(mutation):
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(payload=st.binary(max_size=64).map(lambda b: b[: len(b) // 4 * 4]), n=st.integers(0, 50))
 def test_fuzz_random_payloads_raise_only_bitstream_error(payload, n):
-    with _time_limit(5.0):
+    with time_limit(5.0):
         try:
             out = decode_symbols(payload, n, _MODEL)
         except BitstreamError:
@@ -455,3 +402,11 @@ def test_documented_example_stream():
         "010000001c0000001c000000020000000200000003000000010000000800000"
         "0c0feef72e4161297"
     )
+
+
+def test_header_quantizer_codes_cover_the_quantizers():
+    from rdlab.coding.learned import QUANTIZERS
+    from rdlab.coding.quantizers import QUANTIZER_KINDS
+
+    assert QUANTIZERS == ("dq", "nq", "uq")  # wire format: never reorder
+    assert set(QUANTIZERS) == set(QUANTIZER_KINDS)

@@ -63,7 +63,9 @@ HEADER_FORMAT = 1
 """Version of the learned-codec header layout; readers reject any other."""
 
 QUANTIZERS = ("dq", "nq", "uq")
-"""Quantizer names, in the order of their header codes (0, 1, 2)."""
+"""Quantizer names in the order of their header codes (0, 1, 2). This is wire format, fixed
+forever; it holds the names of :data:`rdlab.coding.quantizers.QUANTIZER_KINDS` (checked by
+``tests/test_learned_codec.py``) but does not follow that tuple's order."""
 
 MAX_LEVELS = 1 << 16
 """Largest number of levels of one latent dimension."""
