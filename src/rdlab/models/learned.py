@@ -11,6 +11,10 @@ units per unit of the critic's W1 estimate. Critic steps and coder steps alterna
 successive batches (``n_critic`` critic batches, then one coder batch, as the official code
 with ``n_critic = 1``); the critic maximises :math:`\\widehat{W_1}` minus the gradient penalty
 :math:`10\\,\\mathbb E(\\|\\nabla h(\\tilde x)\\| - 1)^2` on random interpolates (Gulrajani et al.).
+In a critic step the coder runs in train mode without gradients (as in the official code): its
+BatchNorm layers normalise with batch statistics, exactly as in the coder steps, and their
+running averages (used only at evaluation) also see the critic's batches, which are real
+training batches too.
 
 Three modes:
 
@@ -596,7 +600,7 @@ def train_codec(
 # -- a run ---------------------------------------------------------------------------------------
 
 
-def _load_base(base: str | Path, cfg: LearnedConfig, device: str) -> tuple[LearnedConfig, Any]:
+def _load_base(base: str | Path, cfg: LearnedConfig) -> tuple[LearnedConfig, Any]:
     """Config and tensors of a finished end-to-end run used as a base."""
     rd = RunDir(base)
     if not rd.exists():
@@ -654,7 +658,7 @@ def learned_run(
     base_info = None
     base_tensors = None
     if base is not None:
-        base_cfg, base_tensors = _load_base(base, cfg, device)
+        base_cfg, base_tensors = _load_base(base, cfg)
         base_info = {"path": str(base), "lam": base_cfg.lam}
     x_tr = check_images(
         "train images",
