@@ -37,14 +37,15 @@ def _run(cfg, out: Path, seed: int, data_dir, base=None):
     if rd.results_path.exists():
         res = rd.read_results()
         if res.get("steps"):
-            return res
+            return {**res, "cached": True}
     t0 = time.perf_counter()
     res = learned_run(
         cfg, out, base=base, seed=seed, data_dir=data_dir, resume=rd.exists(), progress=True
     )
     res["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    res["load_average_end"] = round(os.getloadavg()[0], 2)
     rd.write_results(res)
-    return res
+    return {**res, "cached": False}
 
 
 def table1(args) -> list[dict]:
@@ -78,6 +79,7 @@ def table1(args) -> list[dict]:
                 "rate_entropy_bits": res["rate_entropy_bits"],
                 "rate_bits": res["rate_bits"],
                 "perception_w1": res["perception_w1"],
+                "cached": res["cached"],
             }
         )
     return rows
@@ -101,9 +103,16 @@ def _markdown(rows: list[dict], meta: dict) -> str:
     lines.append("")
     lines.append(f"Ordering by MSE: {' < '.join(q.upper() for q in order)}.")
     lines.append("")
+    cached = [r["quantizer"].upper() for r in rows if r["cached"]]
     lines.append(
         f"Machine: {meta['machine']}, torch threads {meta['threads']}, load average at start "
         f"{meta['load_start']:.2f}, at end {meta['load_end']:.2f}."
+        + (
+            f" Rows {', '.join(cached)} were read from earlier runs in {meta['out']}: their "
+            "times are those runs' (see each run's results.json)."
+            if cached
+            else ""
+        )
     )
     return "\n".join(lines) + "\n"
 
@@ -132,6 +141,7 @@ def main() -> int:
         "threads": args.threads,
         "load_start": load_start,
         "load_end": os.getloadavg()[0],
+        "out": args.out,
     }
     text = _markdown(rows, meta)
     from rdlab.core.io import atomic_write
