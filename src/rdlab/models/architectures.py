@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from rdlab.core.validation import check_int, check_positive
@@ -147,16 +146,6 @@ _BUILDERS: dict[str, Callable[..., Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class Networks:
-    """The encoder(s), decoder and critic of one model (torch modules)."""
-
-    encoder: Any
-    decoder: Any
-    critic: Any
-    refiner: Any | None = None
-
-
 def build_encoder(family: str, latent_dim: int, width: float = 1.0):
     """One encoder of ``family`` with ``latent_dim`` outputs in [-1, 1]."""
     import torch.nn as nn
@@ -199,7 +188,6 @@ __all__ = [
     "DATA_FAMILIES",
     "FAMILIES",
     "IMAGE_SHAPES",
-    "Networks",
     "build_critic",
     "build_decoder",
     "build_encoder",

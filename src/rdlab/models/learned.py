@@ -40,7 +40,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -733,11 +733,6 @@ def learned_run(
     return results
 
 
-def with_overrides(cfg: LearnedConfig, **kw: Any) -> LearnedConfig:
-    """A copy of ``cfg`` with some fields replaced (checked again)."""
-    return replace(cfg, **kw)
-
-
 __all__ = [
     "MODES",
     "PRESETS",
@@ -751,5 +746,4 @@ __all__ = [
     "steps_per_epoch",
     "train_codec",
     "trainable_parts",
-    "with_overrides",
 ]

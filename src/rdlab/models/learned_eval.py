@@ -67,18 +67,28 @@ def _symbols_and_recon(codec: LearnedCodec, x: Any, u: np.ndarray, batch: int, r
     import torch
 
     codec.eval()
-    syms, outs = [], []
+    syms = []
     ut = torch.from_numpy(u)
     with torch.no_grad():
         for sl in _batches(x.shape[0], batch):
             xb = x[sl].to(codec.device)
             ub = ut[sl].to(codec.device)
-            s = codec.symbols(xb, ub)
-            syms.append(s.cpu())
-            if recon:
-                outs.append(codec.decode_symbols(s, ub).cpu())
-    s = torch.cat(syms).numpy()
-    return s, (torch.cat(outs) if recon else None)
+            syms.append(codec.symbols(xb, ub).cpu())
+    s = torch.cat(syms)
+    return s.numpy(), (_decode_in_batches(codec, s, ut, batch) if recon else None)
+
+
+def _decode_in_batches(codec: LearnedCodec, symbols: Any, u: Any, batch: int):
+    """Decoder outputs (on the CPU) for symbols and noise given as CPU tensors."""
+    import torch
+
+    codec.eval()
+    outs = []
+    with torch.no_grad():
+        for sl in _batches(symbols.shape[0], batch):
+            d = codec.decode_symbols(symbols[sl].to(codec.device), u[sl].to(codec.device))
+            outs.append(d.cpu())
+    return torch.cat(outs)
 
 
 def coding_model_of(tensors: dict[str, Any], levels: tuple[int, ...]) -> CategoricalModel:
@@ -310,16 +320,11 @@ def decode_stream(run: str | Path, data: bytes, *, device: str = "cpu") -> np.nd
     header, payload = unpack_learned(data, model_sha256=identity)
     if tuple(header.levels) != cfg.levels_per_dim or header.quantizer != cfg.quantizer:
         raise BitstreamError("stream header does not match the model's quantiser")
-    s = decode_symbols(payload, header.n, model)
+    s = torch.from_numpy(decode_symbols(payload, header.n, model))
     u = torch.from_numpy(dither(header.n, cfg.levels_per_dim, header.seed))
-    outs = []
-    with torch.no_grad():
-        for sl in _batches(header.n, cfg.eval_batch):
-            st = torch.from_numpy(np.ascontiguousarray(s[sl]))
-            outs.append(codec.decode_symbols(st.to(codec.device), u[sl].to(codec.device)).cpu())
-    if not outs:
+    if header.n == 0:
         return np.zeros((0, *IMAGE_SHAPES[cfg.family]), dtype=np.float32)
-    return torch.cat(outs).numpy()
+    return _decode_in_batches(codec, s, u, cfg.eval_batch).numpy()
 
 
 def encode_file(
