@@ -5,15 +5,18 @@ training set and the ``paper`` preset (30 epochs, Adam 1e-2, lr / 5 after epoch 
 quantiser (DQ, UQ, NQ); reports test MSE against the paper's 0.0442 / 0.0459 / 0.0484 (GPU),
 the relative difference, the wall time per model, the three rates and the fresh-critic W1.
 
-Part ``universal``: the ``quick`` preset of ``001-fig4`` at R = 4.75 (MNIST, first 10 000
-training images): an end-to-end base at lambda = 0.015, universal decoders from its frozen
-encoder and end-to-end models at the same lambdas; reports the MSE ratio universal /
-end-to-end at each lambda.
+``--seed S`` (S > 0) trains a further trial of each model into ``table1-<q>-seed<S>/``.
+
+Part ``universal``: MNIST ``quick`` preset (first 10 000 training images, 6 epochs) at
+R = 4.75 (d = 3, L = 3): an end-to-end base at lambda = 0.015, universal decoders on its
+frozen encoder at lambda in ``--lambdas`` and end-to-end models at the same lambdas; reports
+the MSE ratio universal / end-to-end and both fresh-critic W1 at each lambda.
 
 Runs are resumable: each model lives in ``--out/<name>/`` and an interrupted benchmark
 continues where it stopped. Writes ``--out/bench_learned.md`` and prints it.
 
     RDLAB_DATA=../shared/data python benchmarks/bench_learned.py --part table1 --threads 2
+    RDLAB_DATA=../shared/data python benchmarks/bench_learned.py --part universal --threads 2
 """
 
 from __future__ import annotations
@@ -63,11 +66,13 @@ def table1(args) -> list[dict]:
             epochs=args.epochs,
             fresh_critic_steps=args.fresh_critic_steps,
         )
-        res = _run(cfg, Path(args.out) / f"table1-{q}", args.seed, args.data_dir)
+        name = f"table1-{q}" + (f"-seed{args.seed}" if args.seed else "")
+        res = _run(cfg, Path(args.out) / name, args.seed, args.data_dir)
         paper = PAPER_TABLE1[q]
         rows.append(
             {
                 "quantizer": q,
+                "seed": args.seed,
                 "mse": res["distortion"],
                 "mse_stderr": res["distortion_stderr"],
                 "paper_mse": paper,
@@ -83,6 +88,78 @@ def table1(args) -> list[dict]:
             }
         )
     return rows
+
+
+def universal(args) -> list[dict]:
+    """End-to-end vs universal models at the same lambdas (MNIST quick preset, R = 4.75)."""
+    from rdlab.models.learned import preset_config
+
+    out = Path(args.out) / "universal"
+    lams = [float(v) for v in args.lambdas.split(",")]
+
+    def cfg(lam: float, mode: str = "end-to-end"):
+        return preset_config(
+            "quick",
+            "mnist",
+            quantizer="uq",
+            latent_dim=3,
+            levels=3,
+            lam=lam,
+            mode=mode,
+            fresh_critic_steps=args.fresh_critic_steps,
+        )
+
+    base_name = f"e2e-lam{args.base_lambda:g}"
+    base = _run(cfg(args.base_lambda), out / base_name, args.seed, args.data_dir)
+    rows = []
+    for lam in lams:
+        e2e = (
+            base
+            if lam == args.base_lambda
+            else _run(cfg(lam), out / f"e2e-lam{lam:g}", args.seed, args.data_dir)
+        )
+        uni = _run(
+            cfg(lam, "universal"),
+            out / f"universal-lam{lam:g}",
+            args.seed,
+            args.data_dir,
+            base=out / base_name,
+        )
+        rows.append(
+            {
+                "lam": lam,
+                "mse_e2e": e2e["distortion"],
+                "mse_universal": uni["distortion"],
+                "mse_ratio": uni["distortion"] / e2e["distortion"],
+                "within_5pct": abs(uni["distortion"] / e2e["distortion"] - 1.0) <= 0.05,
+                "w1_e2e": e2e["perception_w1"],
+                "w1_universal": uni["perception_w1"],
+                "train_seconds_e2e": e2e["train_seconds"],
+                "train_seconds_universal": uni["train_seconds"],
+            }
+        )
+    return rows
+
+
+def _markdown_universal(rows: list[dict], meta: dict) -> str:
+    lines = [
+        "| lambda | MSE end-to-end | MSE universal | ratio | within 5 % | W1 e2e (fresh) | "
+        "W1 universal (fresh) | train s e2e | train s universal |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['lam']:g} | {r['mse_e2e']:.4f} | {r['mse_universal']:.4f} | "
+            f"{r['mse_ratio']:.3f} | {'yes' if r['within_5pct'] else 'no'} | "
+            f"{r['w1_e2e']:.3f} | {r['w1_universal']:.3f} | {r['train_seconds_e2e']:.0f} | "
+            f"{r['train_seconds_universal']:.0f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Machine: {meta['machine']}, torch threads {meta['threads']}, load average at start "
+        f"{meta['load_start']:.2f}, at end {meta['load_end']:.2f}."
+    )
+    return "\n".join(lines) + "\n"
 
 
 def _markdown(rows: list[dict], meta: dict) -> str:
@@ -119,9 +196,11 @@ def _markdown(rows: list[dict], meta: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("table1",), default="table1")
+    parser.add_argument("--part", choices=("table1", "universal"), default="table1")
     parser.add_argument("--quantizers", default="dq,uq,nq")
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--lambdas", default="0,0.008,0.015", help="part universal")
+    parser.add_argument("--base-lambda", type=float, default=0.015, help="part universal")
     parser.add_argument("--fresh-critic-steps", type=int, default=1000)
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: RDLAB_DATA)")
     parser.add_argument("--out", default="benchmarks/results/learned")
@@ -135,7 +214,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()[0]
-    rows = table1(args)
+    rows = table1(args) if args.part == "table1" else universal(args)
     meta = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "threads": args.threads,
@@ -143,10 +222,15 @@ def main() -> int:
         "load_end": os.getloadavg()[0],
         "out": args.out,
     }
-    text = _markdown(rows, meta)
     from rdlab.core.io import atomic_write
 
-    atomic_write(Path(args.out) / "bench_learned.md", lambda p: p.write_text(text))
+    if args.part == "table1":
+        text = _markdown(rows, meta)
+        name = "bench_learned.md" if not args.seed else f"bench_learned-seed{args.seed}.md"
+    else:
+        text = _markdown_universal(rows, meta)
+        name = "bench_learned_universal.md"
+    atomic_write(Path(args.out) / name, lambda p: p.write_text(text))
     print(json.dumps({"rows": rows, **meta}, indent=2) if args.json else text)
     return 0
 
