@@ -841,8 +841,8 @@ NERD_PRESETS: dict[str, NERDConfig] = {
 
 LSE_FLOOR_NATS = 70.0
 r"""Log-sum-exps over generator samples (training and the final estimate) raise terms more
-than this many nats below their row's largest up to that floor. The change to the sum is below :math:`M e^{-70} < 10^{-24}` of it for any
-:math:`M \le 10^6`; it keeps every softmax weight above :math:`e^{-70}/M`, a normal float32,
+than this many nats below their row's largest up to that floor. The change to the sum is below
+:math:`M e^{-70} < 10^{-24}` of it for any :math:`M \le 10^6`; it keeps every softmax weight above :math:`e^{-70}/M`, a normal float32,
 because exponentials that underflow to subnormals or zero are slow on x86 CPUs (measured
 here: ``torch.exp`` 40 times slower, ``torch.logsumexp`` forward and backward 10 times; at the
 official code's slope -3 nats it made a training step 2-3 times as slow as at -1)."""
