@@ -192,6 +192,22 @@ def _dcgan(
             x = self.project(z).reshape(z.shape[0], widths[0], h0, w0)
             return self.deconv(x)
 
+        def init_output_mean(self, channel_means: Any) -> None:
+            """Set the output bias to logit(mean) per channel, so the first images have the
+            data's mean brightness.
+
+            From the default initialisation (outputs near 0.5 against MNIST's mean pixel 0.13)
+            the first Adam steps drive the sigmoid into saturation at 0 everywhere, where the
+            gradient underflows: an all-black generator for good (docs/errata.md).
+            """
+            m = torch.as_tensor(channel_means, dtype=torch.float64).reshape(-1)
+            if m.numel() != c_out:
+                raise ValueError(f"channel_means needs {c_out} values, got {m.numel()}")
+            m = m.clamp(1e-3, 1.0 - 1e-3)
+            last = self.deconv[-2]
+            with torch.no_grad():
+                last.bias.copy_(torch.log(m / (1.0 - m)).to(last.bias.dtype))
+
     return DCGANGenerator()
 
 

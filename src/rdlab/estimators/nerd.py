@@ -1311,7 +1311,12 @@ def nerd_point(
             [k for k in range(1, 5) if shape[1] % 2**k == 0 and shape[2] % 2**k == 0] or [1]
         )
     torch.manual_seed(chunk_seed(seed, 10**9))
-    generator = make_generator(gen_name, shape, cfg.latent_dim, **params).to(device)
+    generator = make_generator(gen_name, shape, cfg.latent_dim, **params)
+    if hasattr(generator, "init_output_mean"):
+        # images in [0, 1] behind a sigmoid: start at the training data's mean brightness
+        axes = (0, *range(2, x_tr.ndim))
+        generator.init_output_mean(np.asarray(x_tr, dtype=np.float64).mean(axis=axes))
+    generator = generator.to(device)
     run_config = {
         "estimator": "nerd",
         "source": name,
