@@ -155,11 +155,15 @@ def _markdown_universal(rows: list[dict], meta: dict) -> str:
             f"{r['train_seconds_universal']:.0f} |"
         )
     lines.append("")
-    lines.append(
+    lines.append(_machine_line(meta))
+    return "\n".join(lines) + "\n"
+
+
+def _machine_line(meta: dict) -> str:
+    return (
         f"Machine: {meta['machine']}, torch threads {meta['threads']}, load average at start "
         f"{meta['load_start']:.2f}, at end {meta['load_end']:.2f}."
     )
-    return "\n".join(lines) + "\n"
 
 
 def _markdown(rows: list[dict], meta: dict) -> str:
@@ -182,8 +186,7 @@ def _markdown(rows: list[dict], meta: dict) -> str:
     lines.append("")
     cached = [r["quantizer"].upper() for r in rows if r["cached"]]
     lines.append(
-        f"Machine: {meta['machine']}, torch threads {meta['threads']}, load average at start "
-        f"{meta['load_start']:.2f}, at end {meta['load_end']:.2f}."
+        _machine_line(meta)
         + (
             f" Rows {', '.join(cached)} were read from earlier runs in {meta['out']}: their "
             "times are those runs' (see each run's results.json)."

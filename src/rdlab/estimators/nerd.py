@@ -32,6 +32,7 @@ torch is imported inside the functions of this module; numpy arrays are accepted
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -842,10 +843,11 @@ NERD_PRESETS: dict[str, NERDConfig] = {
 LSE_FLOOR_NATS = 70.0
 r"""Log-sum-exps over generator samples (training and the final estimate) raise terms more
 than this many nats below their row's largest up to that floor. The change to the sum is below
-:math:`M e^{-70} < 10^{-24}` of it for any :math:`M \le 10^6`; it keeps every softmax weight above :math:`e^{-70}/M`, a normal float32,
-because exponentials that underflow to subnormals or zero are slow on x86 CPUs (measured
-here: ``torch.exp`` 40 times slower, ``torch.logsumexp`` forward and backward 10 times; at the
-official code's slope -3 nats it made a training step 2-3 times as slow as at -1)."""
+:math:`M e^{-70} < 10^{-24}` of it for any :math:`M \le 10^6`; it keeps every softmax weight
+above :math:`e^{-70}/M`, a normal float32, because exponentials that underflow to subnormals or
+zero are slow on x86 CPUs (measured here: ``torch.exp`` 40 times slower, ``torch.logsumexp``
+forward and backward 10 times; at the official code's slope -3 nats it made a training step
+2-3 times as slow as at -1)."""
 
 
 def logsumexp_rows(a):
@@ -857,10 +859,12 @@ def logsumexp_rows(a):
     :math:`p_{ij^*} \ge 1/M`, so the logarithm is well conditioned), and the backward pass is
     the saved softmax times the incoming gradient.
     """
-    return _LogSumExpRows.apply(a)
+    return _lse_function().apply(a)
 
 
-def _make_lse_function():
+@functools.cache
+def _lse_function():
+    """The autograd function, built on first use so importing this module needs no torch."""
     import torch
 
     class LogSumExpRows(torch.autograd.Function):
@@ -877,22 +881,6 @@ def _make_lse_function():
             return grad.unsqueeze(1) * p
 
     return LogSumExpRows
-
-
-class _LazyFunction:
-    """Builds the autograd function on first use, so importing this module needs no torch."""
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self._factory = factory
-        self._fn: Any = None
-
-    def apply(self, *args: Any) -> Any:
-        if self._fn is None:
-            self._fn = self._factory()
-        return self._fn.apply(*args)
-
-
-_LogSumExpRows = _LazyFunction(_make_lse_function)
 
 
 def _lr_at(cfg: NERDConfig, step: int) -> float:
@@ -1315,7 +1303,7 @@ def nerd_point(
     if hasattr(generator, "init_output_mean"):
         # images in [0, 1] behind a sigmoid: start at the training data's mean brightness
         axes = (0, *range(2, x_tr.ndim))
-        generator.init_output_mean(np.asarray(x_tr, dtype=np.float64).mean(axis=axes))
+        generator.init_output_mean(np.mean(x_tr, axis=axes, dtype=np.float64))
     generator = generator.to(device)
     run_config = {
         "estimator": "nerd",
