@@ -5,7 +5,13 @@ training set and the ``paper`` preset (30 epochs, Adam 1e-2, lr / 5 after epoch 
 quantiser (DQ, UQ, NQ); reports test MSE against the paper's 0.0442 / 0.0459 / 0.0484 (GPU),
 the relative difference, the wall time per model, the three rates and the fresh-critic W1.
 
-``--seed S`` (S > 0) trains a further trial of each model into ``table1-<q>-seed<S>/``.
+``--seed S`` (S > 0) trains a further trial of each model into ``table1-<q>-seed<S>/``;
+``--warmup LAM,EPOCHS`` adds the official code's early perception term (5e-4,12) and trains
+into ``table1-<q>[-seed<S>]-warmup/``.
+
+Part ``partition`` (after ``table1``, same ``--quantizers``, ``--seed``, ``--warmup``): for
+each finished model, the test MSE of the best decoder for the cells its encoder draws (the
+mean training image of each code) and its code usage, against k-means with L^d centres.
 
 Part ``universal``: MNIST ``quick`` preset (first 10 000 training images, 6 epochs) at
 R = 4.75 (d = 3, L = 3): an end-to-end base at lambda = 0.015, universal decoders on its
@@ -17,6 +23,7 @@ continues where it stopped. Writes ``--out/bench_learned.md`` and prints it.
 
     RDLAB_DATA=../shared/data python benchmarks/bench_learned.py --part table1 --threads 2
     RDLAB_DATA=../shared/data python benchmarks/bench_learned.py --part universal --threads 2
+    RDLAB_DATA=../shared/data python benchmarks/bench_learned.py --part partition --threads 2
 """
 
 from __future__ import annotations
@@ -51,9 +58,26 @@ def _run(cfg, out: Path, seed: int, data_dir, base=None):
     return {**res, "cached": False}
 
 
+def _warmup(text: str | None) -> tuple[float, int]:
+    """``--warmup LAM,EPOCHS`` as (warmup_lam, warmup_epochs); (0, 0) when absent."""
+    if not text:
+        return 0.0, 0
+    try:
+        lam, epochs = text.split(",")
+        return float(lam), int(epochs)
+    except ValueError:
+        raise ValueError(f"--warmup must be LAM,EPOCHS (e.g. 5e-4,12), got {text!r}") from None
+
+
+def _suffix(args) -> str:
+    """Run-name suffix of a table1 trial: ``-seed<S>`` (S > 0) and ``-warmup``."""
+    return (f"-seed{args.seed}" if args.seed else "") + ("-warmup" if args.warmup else "")
+
+
 def table1(args) -> list[dict]:
     from rdlab.models.learned import preset_config
 
+    warmup_lam, warmup_epochs = _warmup(args.warmup)
     rows = []
     for q in args.quantizers.split(","):
         cfg = preset_config(
@@ -65,9 +89,10 @@ def table1(args) -> list[dict]:
             lam=0.0,
             epochs=args.epochs,
             fresh_critic_steps=args.fresh_critic_steps,
+            warmup_lam=warmup_lam,
+            warmup_epochs=warmup_epochs,
         )
-        name = f"table1-{q}" + (f"-seed{args.seed}" if args.seed else "")
-        res = _run(cfg, Path(args.out) / name, args.seed, args.data_dir)
+        res = _run(cfg, Path(args.out) / f"table1-{q}{_suffix(args)}", args.seed, args.data_dir)
         paper = PAPER_TABLE1[q]
         rows.append(
             {
@@ -88,6 +113,98 @@ def table1(args) -> list[dict]:
             }
         )
     return rows
+
+
+def partition(args) -> list[dict]:
+    """Where a finished table1 model loses: its decoder, or the cells its encoder draws.
+
+    For each model, the MSE of the best decoder for its cells (each of the L^d codes decoded
+    to the mean training image of that code; for UQ the cells also depend on the dither, which
+    this decoder ignores), the largest share of one code and the code entropy; and, as the
+    reference for any fixed partition into L^d cells, k-means with L^d centres on the training
+    images (scikit-learn, one initialisation, seed ``--seed``).
+    """
+    import numpy as np
+    import torch
+    from sklearn.cluster import KMeans
+
+    from rdlab.coding.quantizers import dither
+    from rdlab.core.torch_state import step_seed
+    from rdlab.models.learned import load_split
+    from rdlab.models.learned_eval import EVAL_SEED_INDEX, FIT_SEED_INDEX, load_codec
+
+    x = {
+        split: torch.from_numpy(load_split("mnist", split, data_dir=args.data_dir)).float() / 255
+        for split in ("train", "test")
+    }
+    rows, cells = [], None
+    for q in args.quantizers.split(","):
+        run = Path(args.out) / f"table1-{q}{_suffix(args)}"
+        codec, _, _ = load_codec(run)
+        cfg, seed = codec.config, json.loads((run / "config.json").read_text())["seed"]
+        cells = cfg.levels**cfg.latent_dim
+        weights = torch.tensor([cfg.levels**i for i in range(cfg.latent_dim)])
+        code = {}
+        for split, index in (("train", FIT_SEED_INDEX), ("test", EVAL_SEED_INDEX)):
+            n = x[split].shape[0]
+            u = torch.from_numpy(dither(n, cfg.levels_per_dim, step_seed(seed, index)))
+            with torch.no_grad():
+                s = torch.cat(
+                    [
+                        codec.symbols(x[split][i : i + 1000], u[i : i + 1000])
+                        for i in range(0, n, 1000)
+                    ]
+                )
+            code[split] = (s * weights).sum(1)
+        centres = torch.stack(
+            [
+                x["train"][code["train"] == k].mean(0)
+                if (code["train"] == k).any()
+                else x["train"].mean(0)
+                for k in range(cells)
+            ]
+        )
+        share = torch.bincount(code["test"], minlength=cells).double() / code["test"].numel()
+        nz = share[share > 0]
+        rows.append(
+            {
+                "quantizer": q,
+                "mse": json.loads((run / "results.json").read_text())["distortion"],
+                "cell_mean_mse": float(((centres[code["test"]] - x["test"]) ** 2).mean()),
+                "largest_share": float(share.max()),
+                "code_entropy_bits": float(-(nz * nz.log2()).sum()),
+            }
+        )
+    flat = {k: v.flatten(1).numpy() for k, v in x.items()}
+    km = KMeans(n_clusters=cells, n_init=1, random_state=args.seed).fit(flat["train"])
+    nearest = km.cluster_centers_[km.predict(flat["test"])]
+    p = np.bincount(km.labels_, minlength=cells) / len(km.labels_)
+    rows.append(
+        {
+            "quantizer": f"k-means, {cells} centres",
+            "mse": float(((nearest - flat["test"]) ** 2).mean()),
+            "cell_mean_mse": float(((nearest - flat["test"]) ** 2).mean()),
+            "largest_share": float(p.max()),
+            "code_entropy_bits": float(-(p[p > 0] * np.log2(p[p > 0])).sum()),
+        }
+    )
+    return rows
+
+
+def _markdown_partition(rows: list[dict], meta: dict) -> str:
+    lines = [
+        "| model | test MSE | MSE, mean image per cell | largest cell | code entropy bits |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['quantizer'].upper() if len(r['quantizer']) == 2 else r['quantizer']} | "
+            f"{r['mse']:.4f} | {r['cell_mean_mse']:.4f} | "
+            f"{100 * r['largest_share']:.1f} % | {r['code_entropy_bits']:.2f} |"
+        )
+    lines.append("")
+    lines.append(_machine_line(meta))
+    return "\n".join(lines) + "\n"
 
 
 def universal(args) -> list[dict]:
@@ -199,7 +316,7 @@ def _markdown(rows: list[dict], meta: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("table1", "universal"), default="table1")
+    parser.add_argument("--part", choices=("table1", "universal", "partition"), default="table1")
     parser.add_argument("--quantizers", default="dq,uq,nq")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lambdas", default="0,0.008,0.015", help="part universal")
@@ -208,6 +325,10 @@ def main() -> int:
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: RDLAB_DATA)")
     parser.add_argument("--out", default="benchmarks/results/learned")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--warmup",
+        help="part table1: perception warm-up LAM,EPOCHS as the official code (5e-4,12)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -217,7 +338,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()[0]
-    rows = table1(args) if args.part == "table1" else universal(args)
+    rows = {"table1": table1, "universal": universal, "partition": partition}[args.part](args)
     meta = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "threads": args.threads,
@@ -228,11 +349,11 @@ def main() -> int:
     from rdlab.core.io import atomic_write
 
     if args.part == "table1":
-        text = _markdown(rows, meta)
-        name = "bench_learned.md" if not args.seed else f"bench_learned-seed{args.seed}.md"
+        text, name = _markdown(rows, meta), f"bench_learned{_suffix(args)}.md"
+    elif args.part == "partition":
+        text, name = _markdown_partition(rows, meta), f"bench_learned_partition{_suffix(args)}.md"
     else:
-        text = _markdown_universal(rows, meta)
-        name = "bench_learned_universal.md"
+        text, name = _markdown_universal(rows, meta), "bench_learned_universal.md"
     atomic_write(Path(args.out) / name, lambda p: p.write_text(text))
     print(json.dumps({"rows": rows, **meta}, indent=2) if args.json else text)
     return 0

@@ -93,6 +93,46 @@ def test_resume_is_bit_identical(tmp_path):
         assert torch.equal(a[k], b[k]), k
 
 
+def test_perception_warmup_schedule():
+    """lam + warmup_lam * (E - e) / E for e < E, then lam (the official code's annealing)."""
+    cfg = tiny(warmup_lam=5e-4, warmup_epochs=12)
+    assert [cfg.lam_at(e) for e in (0, 6, 11, 12, 29)] == pytest.approx(
+        [5e-4, 2.5e-4, 5e-4 / 12, 0.0, 0.0]
+    )
+    assert cfg.critic_trains_at(11) and not cfg.critic_trains_at(12)
+    assert not cfg.uses_critic
+    with_lam = tiny(lam=0.01, warmup_lam=5e-4, warmup_epochs=4)
+    assert with_lam.lam_at(0) == pytest.approx(0.0105) and with_lam.lam_at(4) == 0.01
+    assert all(with_lam.critic_trains_at(e) for e in range(8))
+
+
+def test_warmup_trains_the_critic_only_while_it_lasts():
+    from rdlab.models.learned import steps_per_epoch, train_codec
+
+    cfg = tiny(quantizer="dq", epochs=3, warmup_lam=0.05, warmup_epochs=1)
+    x = torch.from_numpy(load_split("digits", "train", n=cfg.n_train).astype(np.float32) / 255)
+    per_epoch = steps_per_epoch(cfg, cfg.n_train)
+
+    def critic_of(codec):
+        return [p.detach().clone() for p in codec.critic.parameters()]
+
+    warm, cold = LearnedCodec(cfg, seed=2), LearnedCodec(tiny(quantizer="dq", epochs=3), seed=2)
+    start = critic_of(warm)
+    state = train_codec(warm, x, seed=2, stop_after=per_epoch)
+    train_codec(cold, x, seed=2, stop_after=per_epoch)
+    after_warmup = critic_of(warm)
+    assert not all(torch.equal(a, b) for a, b in zip(start, after_warmup, strict=True))
+    # the perception term moved the coder: it differs from the same run without warm-up
+    assert not all(
+        torch.equal(a, b)
+        for a, b in zip(warm.encoder.parameters(), cold.encoder.parameters(), strict=True)
+    )
+    assert all(torch.equal(a, b) for a, b in zip(start, critic_of(cold), strict=True))
+    train_codec(warm, x, seed=2, state=state)
+    assert state.step == 3 * per_epoch
+    assert all(torch.equal(a, b) for a, b in zip(after_warmup, critic_of(warm), strict=True))
+
+
 def test_universal_mode_freezes_the_encoder(base_run, tmp_path):
     base, _ = base_run
     cfg = tiny(quantizer="uq", lam=0.03, mode="universal")
@@ -206,6 +246,10 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
                 "32",
                 "--fresh-critic-steps",
                 "2",
+                "--warmup-lam",
+                "0.01",
+                "--warmup-epochs",
+                "1",
                 "--no-progress",
                 "--out",
                 str(out),
@@ -215,6 +259,11 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
         == 0
     )
     assert json.loads(capsys.readouterr().out)["points"][0]["distortion"] > 0
+    saved = json.loads((out / "config.json").read_text())["config"]
+    assert (saved["warmup_lam"], saved["warmup_epochs"]) == (0.01, 1)
+    bad = ["lc", "train", "--warmup-lam", "0.01", "--out", str(tmp_path / "bad-run")]
+    assert main(bad) == 2
+    assert "warmup_epochs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -228,6 +277,9 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
         ({"mode": "refinement"}, ValueError, "refine_latent_dim"),
         ({"refine_levels": 3}, ValueError, "refinement"),
         ({"lam": float("nan")}, ValueError, "lam"),
+        ({"warmup_lam": -1e-3, "warmup_epochs": 2}, ValueError, "warmup_lam"),
+        ({"warmup_lam": 1e-3}, ValueError, "warmup_epochs"),
+        ({"warmup_epochs": -1}, ValueError, "warmup_epochs"),
     ],
 )
 def test_bad_config(kw, exc, word):

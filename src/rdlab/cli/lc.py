@@ -56,6 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--base", help="end-to-end run that universal / refinement models build on")
     t.add_argument("--refine-latent-dim", type=int, default=0, help="refining code dimension")
     t.add_argument("--refine-levels", type=int, default=0, help="refining code levels")
+    t.add_argument(
+        "--warmup-lam",
+        type=float,
+        help="extra perception weight that falls linearly to 0 over --warmup-epochs",
+    )
+    t.add_argument("--warmup-epochs", type=int, help="length of the perception warm-up")
     t.add_argument("--encoder-width", type=float, help="encoder width factor (default 1)")
     t.add_argument("--refine-width", type=float, help="refining encoder width factor")
     t.add_argument("--preset", choices=("quick", "paper"), default="quick")
@@ -118,7 +124,15 @@ def _train(args: argparse.Namespace) -> int:
         "refine_latent_dim": args.refine_latent_dim,
         "refine_levels": args.refine_levels,
     }
-    for key in ("encoder_width", "refine_width", "epochs", "n_train", "n_test"):
+    for key in (
+        "encoder_width",
+        "refine_width",
+        "epochs",
+        "n_train",
+        "n_test",
+        "warmup_lam",
+        "warmup_epochs",
+    ):
         if getattr(args, key) is not None:
             over[key] = getattr(args, key)
     if args.fresh_critic_steps is not None:

@@ -86,6 +86,10 @@ class LearnedConfig:
     Rates: the code costs at most ``latent_dim * log2(levels)`` bits (plus
     ``refine_latent_dim * log2(refine_levels)`` for a refinement model). ``lam`` is the
     perception weight in MSE units per unit W1; learning rates are Adam's.
+
+    ``warmup_lam`` > 0 adds a perception weight that falls linearly from ``warmup_lam`` at
+    epoch 0 to 0 at epoch ``warmup_epochs`` (the official uRDP code does this with 5e-4 over
+    12 epochs at lambda = 0); the critic trains while the total weight is positive.
     """
 
     data: str = "digits"
@@ -113,6 +117,8 @@ class LearnedConfig:
     n_test: int | None = None
     init_from_base: bool = True
     train_critic_at_zero: bool = False
+    warmup_lam: float = 0.0
+    warmup_epochs: int = 0
     fresh_critic_steps: int = 1000
     eval_batch: int = 500
 
@@ -123,6 +129,15 @@ class LearnedConfig:
         check_levels(self.levels)
         if not isinstance(self.lam, int | float) or not math.isfinite(self.lam) or self.lam < 0:
             raise ValueError(f"lam must be a finite number >= 0, got {self.lam!r}")
+        if (
+            not isinstance(self.warmup_lam, int | float)
+            or not math.isfinite(self.warmup_lam)
+            or self.warmup_lam < 0
+        ):
+            raise ValueError(f"warmup_lam must be a finite number >= 0, got {self.warmup_lam!r}")
+        check_int("warmup_epochs", self.warmup_epochs, minimum=0)
+        if self.warmup_lam > 0 and self.warmup_epochs < 1:
+            raise ValueError("warmup_lam > 0 needs warmup_epochs >= 1")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.mode == "refinement":
@@ -163,7 +178,17 @@ class LearnedConfig:
 
     @property
     def uses_critic(self) -> bool:
+        """Whether the critic trains through the whole run (its own W1 is then reported)."""
         return self.lam > 0 or self.train_critic_at_zero
+
+    def lam_at(self, epoch: int) -> float:
+        """Perception weight in epoch ``epoch`` (0-based): ``lam`` plus the warm-up term."""
+        if self.warmup_lam <= 0 or epoch >= self.warmup_epochs:
+            return float(self.lam)
+        return self.lam + self.warmup_lam * (self.warmup_epochs - epoch) / self.warmup_epochs
+
+    def critic_trains_at(self, epoch: int) -> bool:
+        return self.uses_critic or self.lam_at(epoch) > 0
 
     def architecture(self) -> dict[str, Any]:
         """What a checkpoint must match to be loaded into this model."""
@@ -542,7 +567,8 @@ def train_codec(
                 perm = torch.as_tensor(np.random.default_rng([seed, epoch]).permutation(n))
                 perm_epoch = epoch
             coder_step = pos % cycle == 1 % cycle
-            if coder_step or cfg.uses_critic:
+            lam = cfg.lam_at(epoch)
+            if coder_step or cfg.critic_trains_at(epoch):
                 x = x_train[perm[pos * cfg.batch_size : (pos + 1) * cfg.batch_size]]
                 x = x.to(codec.device)
                 g = torch.Generator(device=codec.device)
@@ -557,9 +583,9 @@ def train_codec(
                     x_hat = codec.reconstruct(x, u)
                     mse = torch.mean((x_hat - x) ** 2)
                     loss = mse
-                    if cfg.lam > 0:
+                    if lam > 0:
                         codec.critic.requires_grad_(False)
-                        loss = mse - cfg.lam * codec.critic(x_hat).mean()
+                        loss = mse - lam * codec.critic(x_hat).mean()
                         codec.critic.requires_grad_(True)
                     opt_coder.zero_grad(set_to_none=True)
                     loss.backward()
