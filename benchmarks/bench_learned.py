@@ -192,19 +192,18 @@ def partition(args) -> list[dict]:
 
 
 def _markdown_partition(rows: list[dict], meta: dict) -> str:
-    lines = [
-        "| model | test MSE | MSE, mean image per cell | largest cell | code entropy bits |",
-        "| --- | --- | --- | --- | --- |",
+    cells = [
+        [
+            r["quantizer"].upper() if len(r["quantizer"]) == 2 else r["quantizer"],
+            f"{r['mse']:.4f}",
+            f"{r['cell_mean_mse']:.4f}",
+            f"{100 * r['largest_share']:.1f} %",
+            f"{r['code_entropy_bits']:.2f}",
+        ]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['quantizer'].upper() if len(r['quantizer']) == 2 else r['quantizer']} | "
-            f"{r['mse']:.4f} | {r['cell_mean_mse']:.4f} | "
-            f"{100 * r['largest_share']:.1f} % | {r['code_entropy_bits']:.2f} |"
-        )
-    lines.append("")
-    lines.append(_machine_line(meta))
-    return "\n".join(lines) + "\n"
+    header = ["model", "test MSE", "MSE, mean image per cell", "largest cell", "code entropy bits"]
+    return _md_table(header, cells, [_machine_line(meta)])
 
 
 def universal(args) -> list[dict]:
@@ -259,20 +258,40 @@ def universal(args) -> list[dict]:
 
 
 def _markdown_universal(rows: list[dict], meta: dict) -> str:
-    lines = [
-        "| lambda | MSE end-to-end | MSE universal | ratio | within 5 % | W1 e2e (fresh) | "
-        "W1 universal (fresh) | train s e2e | train s universal |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    cells = [
+        [
+            f"{r['lam']:g}",
+            f"{r['mse_e2e']:.4f}",
+            f"{r['mse_universal']:.4f}",
+            f"{r['mse_ratio']:.3f}",
+            "yes" if r["within_5pct"] else "no",
+            f"{r['w1_e2e']:.3f}",
+            f"{r['w1_universal']:.3f}",
+            f"{r['train_seconds_e2e']:.0f}",
+            f"{r['train_seconds_universal']:.0f}",
+        ]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['lam']:g} | {r['mse_e2e']:.4f} | {r['mse_universal']:.4f} | "
-            f"{r['mse_ratio']:.3f} | {'yes' if r['within_5pct'] else 'no'} | "
-            f"{r['w1_e2e']:.3f} | {r['w1_universal']:.3f} | {r['train_seconds_e2e']:.0f} | "
-            f"{r['train_seconds_universal']:.0f} |"
-        )
-    lines.append("")
-    lines.append(_machine_line(meta))
+    header = [
+        "lambda",
+        "MSE end-to-end",
+        "MSE universal",
+        "ratio",
+        "within 5 %",
+        "W1 e2e (fresh)",
+        "W1 universal (fresh)",
+        "train s e2e",
+        "train s universal",
+    ]
+    return _md_table(header, cells, [_machine_line(meta)])
+
+
+def _md_table(header: list[str], cells: list[list[str]], notes: list[str]) -> str:
+    """A markdown table, then each note as its own paragraph."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    for note in notes:
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 
@@ -284,34 +303,46 @@ def _machine_line(meta: dict) -> str:
 
 
 def _markdown(rows: list[dict], meta: dict) -> str:
-    lines = [
-        "| quantiser | test MSE | ± s.e. | paper | rel. diff | within 5 % | train s | "
-        "bound bits | entropy bits | real bits | W1 (fresh) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    cells = [
+        [
+            r["quantizer"].upper(),
+            f"{r['mse']:.4f}",
+            f"{r['mse_stderr']:.4f}",
+            f"{r['paper_mse']:.4f}",
+            f"{100 * r['rel_diff']:+.1f} %",
+            "yes" if r["within_5pct"] else "no",
+            f"{r['train_seconds']:.0f}",
+            f"{r['rate_bound_bits']:.2f}",
+            f"{r['rate_entropy_bits']:.2f}",
+            f"{r['rate_bits']:.2f}",
+            f"{r['perception_w1']:.3f}",
+        ]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['quantizer'].upper()} | {r['mse']:.4f} | {r['mse_stderr']:.4f} | "
-            f"{r['paper_mse']:.4f} | {100 * r['rel_diff']:+.1f} % | "
-            f"{'yes' if r['within_5pct'] else 'no'} | {r['train_seconds']:.0f} | "
-            f"{r['rate_bound_bits']:.2f} | {r['rate_entropy_bits']:.2f} | {r['rate_bits']:.2f} | "
-            f"{r['perception_w1']:.3f} |"
-        )
+    header = [
+        "quantiser",
+        "test MSE",
+        "± s.e.",
+        "paper",
+        "rel. diff",
+        "within 5 %",
+        "train s",
+        "bound bits",
+        "entropy bits",
+        "real bits",
+        "W1 (fresh)",
+    ]
     order = [r["quantizer"] for r in sorted(rows, key=lambda r: r["mse"])]
-    lines.append("")
-    lines.append(f"Ordering by MSE: {' < '.join(q.upper() for q in order)}.")
-    lines.append("")
     cached = [r["quantizer"].upper() for r in rows if r["cached"]]
-    lines.append(
-        _machine_line(meta)
-        + (
+    machine = _machine_line(meta)
+    if cached:
+        machine += (
             f" Rows {', '.join(cached)} were read from earlier runs in {meta['out']}: their "
             "times are those runs' (see each run's results.json)."
-            if cached
-            else ""
         )
+    return _md_table(
+        header, cells, [f"Ordering by MSE: {' < '.join(q.upper() for q in order)}.", machine]
     )
-    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
