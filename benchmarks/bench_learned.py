@@ -131,7 +131,12 @@ def partition(args) -> list[dict]:
     from rdlab.coding.quantizers import dither
     from rdlab.core.torch_state import step_seed
     from rdlab.models.learned import load_split
-    from rdlab.models.learned_eval import EVAL_SEED_INDEX, FIT_SEED_INDEX, load_codec
+    from rdlab.models.learned_eval import (
+        EVAL_SEED_INDEX,
+        FIT_SEED_INDEX,
+        _symbols_and_recon,
+        load_codec,
+    )
 
     x = {
         split: torch.from_numpy(load_split("mnist", split, data_dir=args.data_dir)).float() / 255
@@ -146,16 +151,10 @@ def partition(args) -> list[dict]:
         weights = torch.tensor([cfg.levels**i for i in range(cfg.latent_dim)])
         code = {}
         for split, index in (("train", FIT_SEED_INDEX), ("test", EVAL_SEED_INDEX)):
-            n = x[split].shape[0]
-            u = torch.from_numpy(dither(n, cfg.levels_per_dim, step_seed(seed, index)))
-            with torch.no_grad():
-                s = torch.cat(
-                    [
-                        codec.symbols(x[split][i : i + 1000], u[i : i + 1000])
-                        for i in range(0, n, 1000)
-                    ]
-                )
-            code[split] = (s * weights).sum(1)
+            # the symbols the run's evaluation sends (same dither seeds)
+            u = dither(x[split].shape[0], cfg.levels_per_dim, step_seed(seed, index))
+            s, _ = _symbols_and_recon(codec, x[split], u, cfg.eval_batch, recon=False)
+            code[split] = (torch.from_numpy(s) * weights).sum(1)
         centres = torch.stack(
             [
                 x["train"][code["train"] == k].mean(0)
@@ -178,12 +177,13 @@ def partition(args) -> list[dict]:
     flat = {k: v.flatten(1).numpy() for k, v in x.items()}
     km = KMeans(n_clusters=cells, n_init=1, random_state=args.seed).fit(flat["train"])
     nearest = km.cluster_centers_[km.predict(flat["test"])]
+    km_mse = float(((nearest - flat["test"]) ** 2).mean())
     p = np.bincount(km.labels_, minlength=cells) / len(km.labels_)
     rows.append(
         {
             "quantizer": f"k-means, {cells} centres",
-            "mse": float(((nearest - flat["test"]) ** 2).mean()),
-            "cell_mean_mse": float(((nearest - flat["test"]) ** 2).mean()),
+            "mse": km_mse,
+            "cell_mean_mse": km_mse,
             "largest_share": float(p.max()),
             "code_entropy_bits": float(-(p[p > 0] * np.log2(p[p > 0])).sum()),
         }

@@ -129,12 +129,7 @@ class LearnedConfig:
         check_levels(self.levels)
         if not isinstance(self.lam, int | float) or not math.isfinite(self.lam) or self.lam < 0:
             raise ValueError(f"lam must be a finite number >= 0, got {self.lam!r}")
-        if (
-            not isinstance(self.warmup_lam, int | float)
-            or not math.isfinite(self.warmup_lam)
-            or self.warmup_lam < 0
-        ):
-            raise ValueError(f"warmup_lam must be a finite number >= 0, got {self.warmup_lam!r}")
+        check_nonnegative("warmup_lam", self.warmup_lam)
         check_int("warmup_epochs", self.warmup_epochs, minimum=0)
         if self.warmup_lam > 0 and self.warmup_epochs < 1:
             raise ValueError("warmup_lam > 0 needs warmup_epochs >= 1")
