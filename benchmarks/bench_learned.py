@@ -18,12 +18,17 @@ R = 4.75 (d = 3, L = 3): an end-to-end base at lambda = 0.015, universal decoder
 frozen encoder at lambda in ``--lambdas`` and end-to-end models at the same lambdas; reports
 the MSE ratio universal / end-to-end and both fresh-critic W1 at each lambda.
 
+Part ``summary``: a table of every finished run under ``--out`` (any depth; e.g. the runs
+that ``benchmarks/parallel_runs.sh`` trains), with the paper's Table 1 MSE beside each
+lambda = 0 MNIST paper-preset model at a Table 1 rate.
+
 Runs are resumable: each model lives in ``--out/<name>/`` and an interrupted benchmark
 continues where it stopped. Writes ``--out/bench_learned.md`` and prints it.
 
     RDLAB_DATA=../shared/data python benchmarks/bench_learned.py --part table1 --threads 2
     RDLAB_DATA=../shared/data python benchmarks/bench_learned.py --part universal --threads 2
     RDLAB_DATA=../shared/data python benchmarks/bench_learned.py --part partition --threads 2
+    python benchmarks/bench_learned.py --part summary --out benchmarks/results/gpu-h100
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ PAPER_TABLE1 = {"dq": 0.0442, "uq": 0.0459, "nq": 0.0484}
 """Seed 001, Table 1, R = 4.75: test MSE of end-to-end models at lambda = 0 (GPU)."""
 
 
-def _run(cfg, out: Path, seed: int, data_dir, base=None):
+def _run(cfg, out: Path, seed: int, data_dir, base=None, device: str = "cpu"):
     from rdlab.core.rundir import RunDir
     from rdlab.models.learned import learned_run
 
@@ -50,7 +55,14 @@ def _run(cfg, out: Path, seed: int, data_dir, base=None):
             return {**res, "cached": True}
     t0 = time.perf_counter()
     res = learned_run(
-        cfg, out, base=base, seed=seed, data_dir=data_dir, resume=rd.exists(), progress=True
+        cfg,
+        out,
+        base=base,
+        seed=seed,
+        data_dir=data_dir,
+        device=device,
+        resume=rd.exists(),
+        progress=True,
     )
     res["wall_seconds"] = round(time.perf_counter() - t0, 1)
     res["load_average_end"] = round(os.getloadavg()[0], 2)
@@ -92,7 +104,8 @@ def table1(args) -> list[dict]:
             warmup_lam=warmup_lam,
             warmup_epochs=warmup_epochs,
         )
-        res = _run(cfg, Path(args.out) / f"table1-{q}{_suffix(args)}", args.seed, args.data_dir)
+        run = Path(args.out) / f"table1-{q}{_suffix(args)}"
+        res = _run(cfg, run, args.seed, args.data_dir, device=args.device)
         paper = PAPER_TABLE1[q]
         rows.append(
             {
@@ -189,6 +202,100 @@ def partition(args) -> list[dict]:
         }
     )
     return rows
+
+
+def summary(args) -> list[dict]:
+    """One row per finished run found under ``--out`` (any depth), by name.
+
+    For an end-to-end MNIST model at lambda = 0 on the paper preset whose (d, L) is a point
+    of Table 1, the row carries the paper's MSE for its quantiser and the relative
+    difference.
+    """
+    from rdlab.experiments.seed001_learned import PAPER_TABLE1, TABLE1_RATES
+
+    rate_of = {(d, levels): r for r, d, levels in TABLE1_RATES}
+    rows = []
+    for res_path in sorted(Path(args.out).rglob("results.json")):
+        run = res_path.parent
+        if not (run / "config.json").exists():
+            continue
+        res = json.loads(res_path.read_text())
+        if "distortion" not in res:
+            continue
+        run_cfg = json.loads((run / "config.json").read_text())
+        cfg = run_cfg["config"]
+        paper = None
+        r = rate_of.get((cfg["latent_dim"], cfg["levels"]))
+        if (
+            r is not None
+            and cfg["data"] == "mnist"
+            and cfg["mode"] == "end-to-end"
+            and cfg["lam"] == 0
+            and cfg["epochs"] == 30
+            and run_cfg.get("n_train") == 60000
+        ):
+            paper = PAPER_TABLE1[r][cfg["quantizer"]]
+        rows.append(
+            {
+                "run": str(run.relative_to(args.out)),
+                "data": cfg["data"],
+                "quantizer": cfg["quantizer"],
+                "latent_dim": cfg["latent_dim"],
+                "levels": cfg["levels"],
+                "lam": cfg["lam"],
+                "sigma": cfg["sigma"],
+                "lr_coder": cfg["lr_coder"],
+                "seed": run_cfg["seed"],
+                "mse": res["distortion"],
+                "mse_stderr": res["distortion_stderr"],
+                "paper_mse": paper,
+                "rel_diff": None if paper is None else res["distortion"] / paper - 1.0,
+                "perception_w1": res["perception_w1"],
+                "rate_entropy_bits": res["rate_entropy_bits"],
+                "rate_bits": res["rate_bits"],
+                "train_seconds": res["train_seconds"],
+            }
+        )
+    return rows
+
+
+def _markdown_summary(rows: list[dict], meta: dict) -> str:
+    cells = [
+        [
+            r["run"],
+            r["quantizer"].upper(),
+            f"{r['latent_dim']}, {r['levels']}",
+            f"{r['lam']:g}",
+            f"{r['sigma']:g}",
+            f"{r['lr_coder']:g}",
+            str(r["seed"]),
+            f"{r['mse']:.4f} ± {r['mse_stderr']:.4f}",
+            "" if r["paper_mse"] is None else f"{r['paper_mse']:.4f}",
+            "" if r["rel_diff"] is None else f"{100 * r['rel_diff']:+.1f} %",
+            f"{r['perception_w1']:.3f}",
+            f"{r['rate_entropy_bits']:.2f}",
+            f"{r['rate_bits']:.2f}",
+            f"{r['train_seconds']:.0f}",
+        ]
+        for r in rows
+    ]
+    header = [
+        "run",
+        "quantiser",
+        "d, L",
+        "lambda",
+        "sigma",
+        "lr coder",
+        "seed",
+        "test MSE ± s.e.",
+        "paper",
+        "rel. diff",
+        "W1 (fresh)",
+        "entropy bits",
+        "real bits",
+        "train s",
+    ]
+    return _md_table(header, cells, [])
 
 
 def _markdown_partition(rows: list[dict], meta: dict) -> str:
@@ -347,7 +454,9 @@ def _markdown(rows: list[dict], meta: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("table1", "universal", "partition"), default="table1")
+    parser.add_argument(
+        "--part", choices=("table1", "universal", "partition", "summary"), default="table1"
+    )
     parser.add_argument("--quantizers", default="dq,uq,nq")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lambdas", default="0,0.008,0.015", help="part universal")
@@ -361,6 +470,7 @@ def main() -> int:
         help="part table1: perception warm-up LAM,EPOCHS as the official code (5e-4,12)",
     )
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="part table1: cpu (default) or cuda")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -369,9 +479,11 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()[0]
-    rows = {"table1": table1, "universal": universal, "partition": partition}[args.part](args)
+    parts = {"table1": table1, "universal": universal, "partition": partition, "summary": summary}
+    rows = parts[args.part](args)
     meta = {
-        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "machine": f"{platform.machine()} {os.cpu_count()} cores"
+        + (f", {torch.cuda.get_device_name()}" if args.device.startswith("cuda") else ""),
         "threads": args.threads,
         "load_start": load_start,
         "load_end": os.getloadavg()[0],
@@ -383,6 +495,8 @@ def main() -> int:
         text, name = _markdown(rows, meta), f"bench_learned{_suffix(args)}.md"
     elif args.part == "partition":
         text, name = _markdown_partition(rows, meta), f"bench_learned_partition{_suffix(args)}.md"
+    elif args.part == "summary":
+        text, name = _markdown_summary(rows, meta), "summary.md"
     else:
         text, name = _markdown_universal(rows, meta), "bench_learned_universal.md"
     atomic_write(Path(args.out) / name, lambda p: p.write_text(text))

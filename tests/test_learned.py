@@ -250,6 +250,10 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
                 "0.01",
                 "--warmup-epochs",
                 "1",
+                "--sigma",
+                "0.5",
+                "--lr-coder",
+                "3e-3",
                 "--no-progress",
                 "--out",
                 str(out),
@@ -261,9 +265,13 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["points"][0]["distortion"] > 0
     saved = json.loads((out / "config.json").read_text())["config"]
     assert (saved["warmup_lam"], saved["warmup_epochs"]) == (0.01, 1)
+    assert (saved["sigma"], saved["lr_coder"]) == (0.5, 3e-3)
     bad = ["lc", "train", "--warmup-lam", "0.01", "--out", str(tmp_path / "bad-run")]
     assert main(bad) == 2
     assert "warmup_epochs" in capsys.readouterr().err
+    for flag, word in (("--sigma", "sigma"), ("--lr-coder", "lr_coder")):
+        assert main(["lc", "train", flag, "0", "--out", str(tmp_path / "bad-run")]) == 2
+        assert word in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--warmup-epochs", type=int, help="length of the perception warm-up")
     t.add_argument("--encoder-width", type=float, help="encoder width factor (default 1)")
     t.add_argument("--refine-width", type=float, help="refining encoder width factor")
+    t.add_argument(
+        "--sigma", type=float, help="inverse temperature of the soft-to-hard gradient (> 0)"
+    )
+    t.add_argument("--lr-coder", type=float, help="Adam learning rate of encoder and decoder")
     t.add_argument("--preset", choices=("quick", "paper"), default="quick")
     t.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     t.add_argument("--n-train", type=int, help="use the first N training images")
@@ -127,6 +131,8 @@ def _train(args: argparse.Namespace) -> int:
     for key in (
         "encoder_width",
         "refine_width",
+        "sigma",
+        "lr_coder",
         "epochs",
         "n_train",
         "n_test",
