@@ -14,22 +14,15 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from rdlab.coding.quantizers import dither  # noqa: E402
-from rdlab.estimators.nerd import NERDConfig, nerd_point  # noqa: E402
+from rdlab.estimators.nerd import nerd_point  # noqa: E402
 from rdlab.models.learned import learned_run, load_split, preset_config  # noqa: E402
 from rdlab.models.learned_eval import decode_stream, encode_images, load_codec  # noqa: E402
 from rdlab.sources import GaussianSource  # noqa: E402
 from rdlab.theory.gaussian import reverse_water_filling_at_rate  # noqa: E402
+from test_learned import TINY  # noqa: E402 - the same tiny settings as the CPU tests
+from test_nerd import SMALL  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-
-TINY = {
-    "epochs": 2,
-    "n_train": 256,
-    "n_test": 64,
-    "batch_size": 32,
-    "fresh_critic_steps": 5,
-    "lr_decay_epochs": (1,),
-}
 
 
 @pytest.mark.parametrize("quantizer", ["dq", "nq", "uq"])
@@ -61,16 +54,5 @@ def test_learned_codec_on_cuda_matches_the_cpu_and_its_streams_move(quantizer, t
 def test_nerd_on_cuda_reaches_the_gaussian_curve():
     src = GaussianSource([4.0, 2.0, 1.0, 0.5])
     wf = reverse_water_filling_at_rate(src.eigenvalues, 2.0)
-    cfg = NERDConfig(
-        steps=400,
-        batch_size=256,
-        generator_batch=1024,
-        lr=5e-3,
-        n_train=20_000,
-        n_eval=8192,
-        eval_samples=20_000,
-        generator_params={"width": 16},
-        checkpoint_every=100,
-    )
-    gpu = nerd_point(src, seed=0, slope=wf.slope, config=cfg, device="cuda")
+    gpu = nerd_point(src, seed=0, slope=wf.slope, config=SMALL, device="cuda")
     assert abs(gpu.gap_to_closed_form_bits) < 0.1

@@ -176,10 +176,66 @@ def test_lc_data_env(monkeypatch):
     s = sl.settings("quick")
     assert s["data"] == "mnist" and s["lam"]["base"] == 0.015 and s["threads"] is None
     assert sl.make_config(s).n_train == 10000
-    monkeypatch.setenv("RDLAB_LC_DATA", "svhn")
-    with pytest.raises(ValueError, match="RDLAB_LC_DATA"):
-        sl.settings("quick")
+    for preset, bad in (("quick", "cifar"), ("paper", "digits"), ("paper", "fmnist")):
+        monkeypatch.setenv("RDLAB_LC_DATA", bad)
+        with pytest.raises(ValueError, match="RDLAB_LC_DATA"):
+            sl.settings(preset)
     monkeypatch.delenv("RDLAB_LC_DATA")
     p = sl.settings("paper")
     assert p["data"] == "mnist" and p["lam"]["u_fig4"] == sl.PAPER_LAMBDAS["u_fig4"]
     assert sl.make_config(p).epochs == 30
+    assert p["device"] == "cpu"
+    monkeypatch.setenv("RDLAB_DEVICE", "gpu")
+    with pytest.raises(ValueError, match="RDLAB_DEVICE"):
+        sl.settings("paper")
+
+
+def test_svhn_settings_are_tables_8_and_9(monkeypatch):
+    monkeypatch.setenv("RDLAB_LC_DATA", "svhn")
+    p = sl.settings("paper")
+    assert p["fig4_rates"] == ((30.0, 10, 8), (45.0, 15, 8), (60.0, 20, 8))
+    assert all(r == d * math.log2(levels) for r, d, levels in p["fig4_rates"])
+    assert p["lam"]["base"] == 0.002 and len(p["lam"]["e_fig4"]) == 8
+    assert p["lam"]["u_fig4"] == (0.0, 0.0003, 0.0005, 0.0008, 0.001, 0.0012, 0.0017)
+    cfg = sl.make_config(p, latent_dim=10, levels=8)
+    assert (cfg.epochs, cfg.lr_coder, cfg.sigma) == (80, 1e-4, 0.25)
+    q = sl.settings("quick")
+    assert q["fig4_rates"] == ((30.0, 10, 8),) and sl.make_config(q).epochs == 8
+    for name in ("001-table1", "001-table2-3", "001-fig6"):
+        with pytest.raises(ValueError, match="MNIST experiment"):
+            run_experiment(name, "unused", preset="quick")
+
+
+def test_fig4_on_svhn(tiny, monkeypatch, tmp_path):
+    """001-fig4 with RDLAB_LC_DATA=svhn trains the SVHN architecture (random 32x32 images)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "data" / "svhn").mkdir(parents=True)
+    np.savez(
+        tmp_path / "data" / "svhn" / "svhn_test.npz",
+        X=rng.integers(0, 256, (100, 32, 32, 3), dtype=np.uint8),
+        y=rng.integers(1, 11, 100, dtype=np.uint8),
+    )
+    monkeypatch.setenv("RDLAB_LC_DATA", "svhn")
+    monkeypatch.setenv("RDLAB_DATA", str(tmp_path / "data"))
+    monkeypatch.setitem(
+        sl.SVHN_SETTINGS,
+        "quick",
+        {
+            "fig4_rates": ((30.0, 10, 8),),
+            "lambdas": {"e_fig4": (0.0,), "u_fig4": (0.0,), "base": 0.002},
+        },
+    )
+    with pytest.warns(UserWarning, match="train_32x32"):
+        res = run_experiment("001-fig4", tmp_path / "out", preset="quick")
+    (c,) = res["curves"]
+    assert (c["rate_bits"], c["latent_dim"], c["levels"], c["base"]) == (
+        30.0,
+        10,
+        8,
+        "R30/e2e-lam0.002",
+    )
+    assert [r["lam"] for r in c["end_to_end"]] == [0.0]  # the base is not in e_fig4 here
+    assert res["data"] == "svhn"
+    _rows_finite(c["end_to_end"] + c["universal"])

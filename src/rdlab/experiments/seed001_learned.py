@@ -22,7 +22,10 @@ Presets: ``paper`` trains on MNIST with the published settings (Table 7) and the
 of Table 5; ``quick`` trains on scikit-learn's digits (embedded, no download) with shorter
 training, three lambdas on the digits scale and two trials; ``RDLAB_LC_DATA=mnist`` (or
 ``fmnist``) runs the quick preset on that data set instead, with subsets of the paper's
-lambdas. ``RDLAB_DATA`` is the data directory. Perception is reported twice: ``w1`` is the
+lambdas; ``RDLAB_LC_DATA=svhn`` runs ``001-fig4`` on SVHN (Fig. 4(c): R = 30, 45, 60 with
+Table 9's lambdas in the paper preset; R = 30 and three lambdas in the quick preset) and is
+refused by the MNIST experiments. ``RDLAB_DATA`` is the data directory; ``RDLAB_DEVICE=cuda``
+trains on a GPU. Perception is reported twice: ``w1`` is the
 estimate of a fresh critic trained for the same budget on every model (comparable across
 models), ``w1_own`` that of the model's own critic (what the paper reports; None at lambda = 0).
 Digits models are trained with one torch thread (faster for these tiny networks on a loaded
@@ -86,6 +89,16 @@ PAPER_LAMBDAS: dict[str, tuple[float, ...]] = {
 }
 """Table 5 (MNIST)."""
 
+SVHN_FIG4_RATES: tuple[tuple[float, int, int], ...] = ((30.0, 10, 8), (45.0, 15, 8), (60.0, 20, 8))
+"""(R, d, L) of the SVHN models of Fig. 4(c) (Table 8, left)."""
+
+SVHN_PAPER_LAMBDAS: dict[str, Any] = {
+    "e_fig4": (0.0, 0.00025, 0.0005, 0.00075, 0.001, 0.00125, 0.0015, 0.002),
+    "u_fig4": (0.0, 0.0003, 0.0005, 0.0008, 0.001, 0.0012, 0.0017),
+    "base": 0.002,
+}
+"""Table 9 (SVHN, Fig. 4(c)): end-to-end lambdas, universal lambda_i and the base lambda."""
+
 # Settings by preset (tests shrink them). ``overrides`` go to preset_config; ``lambdas`` by
 # architecture family (the W1 of 8x8 digits is on another scale than MNIST's).
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -124,30 +137,73 @@ SETTINGS: dict[str, dict[str, Any]] = {
     },
 }
 
-QUICK_DATA = ("digits", "mnist", "fmnist")
-"""Data sets ``RDLAB_LC_DATA`` may name (the MNIST architecture and rates of Table 4)."""
+QUICK_DATA = ("digits", "mnist", "fmnist", "svhn")
+"""Data sets ``RDLAB_LC_DATA`` may name with the quick preset."""
+
+PAPER_DATA = ("mnist", "svhn")
+"""Data sets ``RDLAB_LC_DATA`` may name with the paper preset."""
+
+SVHN_EXPERIMENTS = ("001-fig4",)
+"""The reproductions that run on SVHN (its Fig. 4(c)); the others are MNIST experiments."""
+
+SVHN_SETTINGS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "fig4_rates": SVHN_FIG4_RATES[:1],
+        "lambdas": {"e_fig4": (0.0, 0.001, 0.002), "u_fig4": (0.0, 0.001, 0.0017), "base": 0.002},
+    },
+    "paper": {"fig4_rates": SVHN_FIG4_RATES, "lambdas": SVHN_PAPER_LAMBDAS},
+}
+"""SVHN replaces these settings of a preset (Tables 8 and 9)."""
 
 
 def settings(preset: str) -> dict[str, Any]:
     """Resolved settings of a preset: data set, config overrides, lambda lists, threads."""
     from rdlab.models.architectures import family_of
 
-    s = dict(SETTINGS["quick" if preset == "quick" else "paper"])
+    from rdlab.core.torch_state import check_device
+
+    key = "quick" if preset == "quick" else "paper"
+    s = dict(SETTINGS[key])
     data = s["data"]
-    if preset == "quick" and os.environ.get("RDLAB_LC_DATA"):
+    if os.environ.get("RDLAB_LC_DATA"):
         data = os.environ["RDLAB_LC_DATA"]
-        if data not in QUICK_DATA:
-            raise ValueError(f"RDLAB_LC_DATA must be one of {', '.join(QUICK_DATA)}, got {data!r}")
+        allowed = QUICK_DATA if key == "quick" else PAPER_DATA
+        if data not in allowed:
+            raise ValueError(
+                f"RDLAB_LC_DATA must be one of {', '.join(allowed)} with the {key} preset, "
+                f"got {data!r}"
+            )
     family = family_of(data)
+    if family == "svhn":
+        s.update(fig4_rates=SVHN_SETTINGS[key]["fig4_rates"])
+        lam = dict(SVHN_SETTINGS[key]["lambdas"])
+    else:
+        lam = dict(s["lambdas"][family])
     s.update(
         preset=preset,
         data=data,
         family=family,
-        lam=dict(s["lambdas"][family]),
+        lam=lam,
         threads=1 if family == "digits" else None,
         data_dir=os.environ.get("RDLAB_DATA"),
+        device=_device_from_environment(check_device),
     )
     return s
+
+
+def _device_from_environment(check: Any) -> str:
+    try:
+        return check(os.environ.get("RDLAB_DEVICE", "cpu"))
+    except ValueError as err:
+        raise ValueError(f"RDLAB_DEVICE: {err}") from None
+
+
+def _mnist_only(s: dict[str, Any], name: str) -> None:
+    if s["family"] == "svhn":
+        raise ValueError(
+            f"{name} is an MNIST experiment; with RDLAB_LC_DATA=svhn run "
+            f"{', '.join(SVHN_EXPERIMENTS)}"
+        )
 
 
 def make_config(s: dict[str, Any], **kw: Any):
@@ -236,6 +292,7 @@ class _Models:
                 base=self.path(base) if base else None,
                 seed=seed,
                 data_dir=self.s["data_dir"],
+                device=self.s["device"],
                 resume=resume,
                 overwrite=rd.exists() and not resume,
                 progress=False,
@@ -265,6 +322,7 @@ def _common(s: dict[str, Any]) -> dict[str, Any]:
             "overrides": s["overrides"],
             "lambdas": s["lam"],
             "torch_threads": s["threads"],
+            "device": s["device"],
             "config": make_config(s).to_dict(),
         },
         "perception_note": "w1: fresh critic (same budget for every model); w1_own: the "
@@ -307,6 +365,7 @@ def _finite(v: Any) -> bool:
 )
 def table1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     s = settings(preset)
+    _mnist_only(s, "001-table1")
     rates, quants = s["table1_rates"], s["quantizers"]
     m = _Models(out_dir, s, len(rates) * len(quants), "001-table1")
     rows, table = [], []
@@ -393,7 +452,7 @@ def _universal_family(
     "001-fig4",
     paper=PAPER,
     target="Fig. 4a: distortion-perception trade-offs of end-to-end and universal models at "
-    "R = 4.75 and 6 (MNIST)",
+    "R = 4.75 and 6 (MNIST); with RDLAB_LC_DATA=svhn, Fig. 4c (SVHN, R = 30, 45, 60)",
     description="end-to-end models over lambda, universal decoders on the frozen encoder of the "
     "largest-lambda model over lambda_i; MSE vs W1",
 )
@@ -472,7 +531,8 @@ def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             ax.set_ylabel(label)
             ax.set_title(f"R = {c['rate_bits']:g} (d={c['latent_dim']}, L={c['levels']})")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8)
     fig.suptitle(f"Fig. 4: end-to-end vs universal ({s['data']}, labels = lambda)")
     _save(fig, Path(out_dir) / "fig4.png")
     return {**_common(s), "curves": curves, "figure": "fig4.png"}
@@ -497,6 +557,7 @@ def _stats(values: list[Any]) -> dict[str, Any]:
 )
 def table2_3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     s = settings(preset)
+    _mnist_only(s, "001-table2-3")
     r, d, levels = TABLE1_RATES[0]
     lams = list(s["lam"]["u_fig4"])
     trials = int(s["trials"])
@@ -607,6 +668,7 @@ def fig6(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     from rdlab.models.architectures import build_encoder, parameter_count
 
     s = settings(preset)
+    _mnist_only(s, "001-fig6")
     fam = s["family"]
     r_lams, e_lams = list(s["lam"]["r_fig6"]), list(s["lam"]["e_fig6"])
     base_cfg = make_config(s, latent_dim=3, levels=3, lam=0.0)
