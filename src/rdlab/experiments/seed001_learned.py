@@ -158,9 +158,8 @@ SVHN_SETTINGS: dict[str, dict[str, Any]] = {
 
 def settings(preset: str) -> dict[str, Any]:
     """Resolved settings of a preset: data set, config overrides, lambda lists, threads."""
-    from rdlab.models.architectures import family_of
-
     from rdlab.core.torch_state import check_device
+    from rdlab.models.architectures import family_of
 
     key = "quick" if preset == "quick" else "paper"
     s = dict(SETTINGS[key])
