@@ -190,7 +190,7 @@ def test_lc_data_env(monkeypatch):
         sl.settings("paper")
 
 
-def test_svhn_settings_are_tables_8_and_9(monkeypatch):
+def test_svhn_settings_are_tables_8_and_9(monkeypatch, tmp_path):
     monkeypatch.setenv("RDLAB_LC_DATA", "svhn")
     p = sl.settings("paper")
     assert p["fig4_rates"] == ((30.0, 10, 8), (45.0, 15, 8), (60.0, 20, 8))
@@ -203,7 +203,7 @@ def test_svhn_settings_are_tables_8_and_9(monkeypatch):
     assert q["fig4_rates"] == ((30.0, 10, 8),) and sl.make_config(q).epochs == 8
     for name in ("001-table1", "001-table2-3", "001-fig6"):
         with pytest.raises(ValueError, match="MNIST experiment"):
-            run_experiment(name, "unused", preset="quick")
+            run_experiment(name, tmp_path / name, preset="quick")
 
 
 def test_fig4_on_svhn(tiny, monkeypatch, tmp_path):
