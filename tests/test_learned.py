@@ -133,6 +133,25 @@ def test_warmup_trains_the_critic_only_while_it_lasts():
     assert all(torch.equal(a, b) for a, b in zip(after_warmup, critic_of(warm), strict=True))
 
 
+def test_soft_epochs_change_only_the_first_epochs(tmp_path):
+    """soft_epochs = 1 trains epoch 0 on soft decoder inputs; a run with it ends elsewhere."""
+    from safetensors.torch import load_file
+
+    cfg = tiny(quantizer="dq", epochs=2)
+    for name, soft in (("hard", 0), ("soft", 1)):
+        learned_run(
+            LearnedConfig.from_dict({**cfg.to_dict(), "soft_epochs": soft}),
+            tmp_path / name,
+            seed=2,
+            evaluate=False,
+        )
+    a = load_file(str(tmp_path / "hard" / "model.safetensors"))
+    b = load_file(str(tmp_path / "soft" / "model.safetensors"))
+    assert any(not torch.equal(a[k], b[k]) for k in a if k.startswith("encoder."))
+    with pytest.raises(ValueError, match="soft_epochs"):
+        tiny(soft_epochs=-1)
+
+
 def test_universal_mode_freezes_the_encoder(base_run, tmp_path):
     base, _ = base_run
     cfg = tiny(quantizer="uq", lam=0.03, mode="universal")
@@ -254,6 +273,8 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
                 "0.5",
                 "--lr-coder",
                 "3e-3",
+                "--soft-epochs",
+                "1",
                 "--no-progress",
                 "--out",
                 str(out),
@@ -265,7 +286,7 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["points"][0]["distortion"] > 0
     saved = json.loads((out / "config.json").read_text())["config"]
     assert (saved["warmup_lam"], saved["warmup_epochs"]) == (0.01, 1)
-    assert (saved["sigma"], saved["lr_coder"]) == (0.5, 3e-3)
+    assert (saved["sigma"], saved["lr_coder"], saved["soft_epochs"]) == (0.5, 3e-3, 1)
     bad = ["lc", "train", "--warmup-lam", "0.01", "--out", str(tmp_path / "bad-run")]
     assert main(bad) == 2
     assert "warmup_epochs" in capsys.readouterr().err

@@ -44,6 +44,25 @@ def test_backward_is_soft_gradient(sigma):
     assert float(z.grad.abs().sum()) > 0
 
 
+@pytest.mark.parametrize("kind", ["dq", "nq", "uq"])
+def test_soft_forward_is_the_soft_assignment_with_the_same_gradient(kind):
+    """soft=True: value sum_k c_k softmax(-sigma |v - c_k|) (then + u / - u), same gradient."""
+    q = ScalarQuantizer(kind, 3, dim=2, sigma=2.0)
+    g = torch.Generator().manual_seed(2)
+    z = (torch.rand(40, 2, generator=g) * 2 - 1).requires_grad_(True)
+    u = q.noise(40, g)
+    v = z + u if kind == "uq" else z
+    c = q.centers()
+    relaxed = (torch.softmax(-2.0 * (v.unsqueeze(-1) - c).abs(), -1) * c).sum(-1)
+    expect = {"dq": relaxed, "nq": relaxed + u, "uq": relaxed - u}[kind]
+    y = q(z, u, soft=True)
+    assert torch.allclose(y, expect, atol=1e-6)
+    assert not torch.equal(y, q(z, u))  # not the hard values
+    (g_soft,) = torch.autograd.grad(y.sum(), z)
+    (g_hard,) = torch.autograd.grad(q(z, u).sum(), z)
+    assert torch.allclose(g_soft, g_hard, atol=1e-6)
+
+
 def test_uq_error_uniform_and_independent_of_input_even_at_edges():
     """c_s - u - z ~ U[-Δ/2, Δ/2] for every z in [-1, 1], including |z| > 1 - Δ/2."""
     L = 3

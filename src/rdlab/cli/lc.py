@@ -68,6 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--sigma", type=float, help="inverse temperature of the soft-to-hard gradient (> 0)"
     )
     t.add_argument("--lr-coder", type=float, help="Adam learning rate of encoder and decoder")
+    t.add_argument(
+        "--soft-epochs",
+        type=int,
+        help="first epochs train with the soft assignment forward (default 0: hard throughout)",
+    )
     t.add_argument("--preset", choices=("quick", "paper"), default="quick")
     t.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     t.add_argument("--n-train", type=int, help="use the first N training images")
@@ -133,6 +138,7 @@ def _train(args: argparse.Namespace) -> int:
         "refine_width",
         "sigma",
         "lr_coder",
+        "soft_epochs",
         "epochs",
         "n_train",
         "n_test",

@@ -87,15 +87,20 @@ def dither(n: int, levels: Sequence[int] | int, seed: int, *, dim: int | None = 
     return u.astype(np.float32)
 
 
-def _soft_to_hard(z, centers, sigma: float):
-    """Hard nearest level forward, gradient of the soft assignment backward."""
+def _soft_to_hard(z, centers, sigma: float, soft: bool = False):
+    """Hard nearest level forward, gradient of the soft assignment backward.
+
+    With ``soft=True`` the soft assignment is also the forward value.
+    """
     import torch
 
     dist = (z.unsqueeze(-1) - centers).abs()
-    soft = (torch.softmax(-sigma * dist, dim=-1) * centers).sum(-1)
+    relaxed = (torch.softmax(-sigma * dist, dim=-1) * centers).sum(-1)
     idx = dist.detach().argmin(-1)
+    if soft:
+        return relaxed, idx
     hard = centers[idx]
-    return hard + (soft - soft.detach()), idx
+    return hard + (relaxed - relaxed.detach()), idx
 
 
 class ScalarQuantizer:
@@ -189,16 +194,21 @@ class ScalarQuantizer:
             raise ValueError(f"the {self.kind} decoder needs the noise u")
         return c + u if self.kind == "nq" else c - u
 
-    def __call__(self, z: Any, u: Any = None):
-        """Training path: decoder input with hard values forward and soft gradients backward."""
+    def __call__(self, z: Any, u: Any = None, *, soft: bool = False):
+        """Training path: decoder input with hard values forward and soft gradients backward.
+
+        ``soft=True`` sends the soft assignment itself forward (its value and its gradient),
+        the relaxation of Agustsson et al. (2017) that a training warm-up may use; the
+        decoder then sees continuous inputs. Coding always uses the hard values.
+        """
         self._check_z(z)
         if self.kind != "dq" and u is None:
             raise ValueError(f"the {self.kind} quantizer needs the noise u")
         v = z + u if self.kind == "uq" else z
-        hard, _ = _soft_to_hard(v, self.centers(like=z), self.sigma)
+        value, _ = _soft_to_hard(v, self.centers(like=z), self.sigma, soft=soft)
         if self.kind == "dq":
-            return hard
-        return hard + u if self.kind == "nq" else hard - u
+            return value
+        return value + u if self.kind == "nq" else value - u
 
 
 __all__ = [

@@ -275,7 +275,7 @@ class _Models:
             except ValueError:
                 old = {}
             same = (
-                old.get("config") == _canonical(cfg.to_dict())
+                _completed(old.get("config")) == _canonical(cfg.to_dict())
                 and old.get("seed") == seed
                 and (old.get("base") or {}).get("path") == (str(self.path(base)) if base else None)
             )
@@ -312,6 +312,16 @@ class _Models:
             row.update(refine_latent_dim=cfg.refine_latent_dim, refine_levels=cfg.refine_levels)
         row.update({k: res.get(k) for k in ROW_KEYS})
         return row
+
+
+def _completed(config: Any) -> Any:
+    """A stored config with the defaults of settings added since it was written."""
+    from rdlab.models.learned import LearnedConfig
+
+    try:
+        return _canonical(LearnedConfig.from_dict(config).to_dict())
+    except (TypeError, ValueError):
+        return config
 
 
 def _common(s: dict[str, Any]) -> dict[str, Any]:

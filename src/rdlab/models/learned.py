@@ -90,6 +90,10 @@ class LearnedConfig:
     ``warmup_lam`` > 0 adds a perception weight that falls linearly from ``warmup_lam`` at
     epoch 0 to 0 at epoch ``warmup_epochs`` (the official uRDP code does this with 5e-4 over
     12 epochs at lambda = 0); the critic trains while the total weight is positive.
+
+    ``soft_epochs`` > 0 trains the first ``soft_epochs`` epochs with the soft assignment as the
+    decoder's input (not only its gradient), so the decoder learns on continuous inputs before
+    the hard values take over (not in the paper; default 0).
     """
 
     data: str = "digits"
@@ -119,6 +123,7 @@ class LearnedConfig:
     train_critic_at_zero: bool = False
     warmup_lam: float = 0.0
     warmup_epochs: int = 0
+    soft_epochs: int = 0
     fresh_critic_steps: int = 1000
     eval_batch: int = 500
 
@@ -133,6 +138,7 @@ class LearnedConfig:
         check_int("warmup_epochs", self.warmup_epochs, minimum=0)
         if self.warmup_lam > 0 and self.warmup_epochs < 1:
             raise ValueError("warmup_lam > 0 needs warmup_epochs >= 1")
+        check_int("soft_epochs", self.soft_epochs, minimum=0)
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.mode == "refinement":
@@ -409,13 +415,18 @@ class LearnedCodec:
             z.append(self.refiner(x))
         return torch.cat(z, dim=1)
 
-    def reconstruct(self, x: Any, u: Any):
-        """Training path: x -> latents -> quantiser (hard forward, soft gradient) -> decoder."""
+    def reconstruct(self, x: Any, u: Any, *, soft: bool = False):
+        """Training path: x -> latents -> quantiser (hard forward, soft gradient) -> decoder.
+
+        ``soft=True``: the soft assignment forward too (the ``soft_epochs`` warm-up).
+        """
         import torch
 
         z = self._split(self.latents(x))
         us = self._split(u)
-        y = torch.cat([q(zi, ui) for q, zi, ui in zip(self.quantizers, z, us, strict=True)], 1)
+        y = torch.cat(
+            [q(zi, ui, soft=soft) for q, zi, ui in zip(self.quantizers, z, us, strict=True)], 1
+        )
         return self.decoder(y)
 
     def symbols(self, x: Any, u: Any):
@@ -574,8 +585,9 @@ def train_codec(
                     group["lr"] = cfg.lr_coder * factor
                 for group in opt_critic.param_groups:
                     group["lr"] = cfg.lr_critic * factor
+                soft = epoch < cfg.soft_epochs
                 if coder_step:
-                    x_hat = codec.reconstruct(x, u)
+                    x_hat = codec.reconstruct(x, u, soft=soft)
                     mse = torch.mean((x_hat - x) ** 2)
                     loss = mse
                     if lam > 0:
@@ -588,7 +600,7 @@ def train_codec(
                     mse_log = float(mse.detach())
                 else:
                     with torch.no_grad():
-                        x_hat = codec.reconstruct(x, u)
+                        x_hat = codec.reconstruct(x, u, soft=soft)
                     w1 = codec.critic(x).mean() - codec.critic(x_hat).mean()
                     gp = _gradient_penalty(codec.critic, x, x_hat, g)
                     loss = -w1 + cfg.gp_weight * gp
