@@ -158,7 +158,6 @@ SVHN_SETTINGS: dict[str, dict[str, Any]] = {
 
 def settings(preset: str) -> dict[str, Any]:
     """Resolved settings of a preset: data set, config overrides, lambda lists, threads."""
-    from rdlab.core.torch_state import check_device
     from rdlab.models.architectures import family_of
 
     key = "quick" if preset == "quick" else "paper"
@@ -185,14 +184,17 @@ def settings(preset: str) -> dict[str, Any]:
         lam=lam,
         threads=1 if family == "digits" else None,
         data_dir=os.environ.get("RDLAB_DATA"),
-        device=_device_from_environment(check_device),
+        device=_device_from_environment(),
     )
     return s
 
 
-def _device_from_environment(check: Any) -> str:
+def _device_from_environment() -> str:
+    """``RDLAB_DEVICE`` (default cpu), checked; a bad value names the variable."""
+    from rdlab.core.torch_state import check_device
+
     try:
-        return check(os.environ.get("RDLAB_DEVICE", "cpu"))
+        return check_device(os.environ.get("RDLAB_DEVICE", "cpu"))
     except ValueError as err:
         raise ValueError(f"RDLAB_DEVICE: {err}") from None
 
