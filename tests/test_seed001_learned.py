@@ -239,3 +239,40 @@ def test_fig4_on_svhn(tiny, monkeypatch, tmp_path):
     assert [r["lam"] for r in c["end_to_end"]] == [0.0]  # the base is not in e_fig4 here
     assert res["data"] == "svhn"
     _rows_finite(c["end_to_end"] + c["universal"])
+
+
+def test_parallel_sub_runs_match_sequential(tiny, monkeypatch, tmp_path):
+    """RDLAB_JOBS=2: the same models and numbers as one after another (universal models wait
+    for their base); a second call reuses every sub-run."""
+    one = run_experiment("001-fig4", tmp_path / "one", preset="quick")
+    monkeypatch.setenv("RDLAB_JOBS", "2")
+    two = run_experiment("001-fig4", tmp_path / "two", preset="quick")
+    assert two["settings"]["jobs"] == 2 and one["settings"]["jobs"] == 1
+    (c1,), (c2,) = one["curves"], two["curves"]
+    for key in ("end_to_end", "universal"):
+        for a, b in zip(c1[key], c2[key], strict=True):
+            assert a["name"] == b["name"] and not b["reused"]
+            assert a["distortion"] == b["distortion"]
+            assert a["perception_w1"] == b["perception_w1"]
+    again = run_experiment("001-fig4", tmp_path / "two", preset="quick", overwrite=True)
+    assert all(r["reused"] for r in again["curves"][0]["universal"])
+
+
+def test_sub_run_errors(tiny, monkeypatch, tmp_path):
+    for bad in ("0", "-1", "two", "1.5"):
+        monkeypatch.setenv("RDLAB_JOBS", bad)
+        with pytest.raises(ValueError, match="RDLAB_JOBS"):
+            sl.settings("quick")
+    monkeypatch.setenv("RDLAB_JOBS", "2")
+    s = sl.settings("quick")
+    base = sl.SubRun("base", sl.make_config(s, latent_dim=3, levels=3), 0)
+    # a universal model on a base of another latent dimension fails inside its worker
+    wrong = sl.SubRun(
+        "u", sl.make_config(s, latent_dim=4, levels=3, mode="universal"), 0, base="base"
+    )
+    m = sl._Models(tmp_path, s, 2, "test")
+    with pytest.raises(ValueError, match="must come before"):
+        m.run([wrong, base])
+    with pytest.raises(RuntimeError, match="sub-run 'u' failed"):
+        m.run([base, wrong])
+    m.close()

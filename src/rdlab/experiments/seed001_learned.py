@@ -39,6 +39,7 @@ import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,7 @@ def settings(preset: str) -> dict[str, Any]:
         threads=1 if family == "digits" else None,
         data_dir=os.environ.get("RDLAB_DATA"),
         device=_device_from_environment(),
+        jobs=_jobs_from_environment(),
     )
     return s
 
@@ -197,6 +199,18 @@ def _device_from_environment() -> str:
         return check_device(os.environ.get("RDLAB_DEVICE", "cpu"))
     except ValueError as err:
         raise ValueError(f"RDLAB_DEVICE: {err}") from None
+
+
+def _jobs_from_environment() -> int:
+    """``RDLAB_JOBS`` (default 1): how many sub-runs train side by side, checked."""
+    raw = os.environ.get("RDLAB_JOBS", "1")
+    try:
+        jobs = int(raw)
+    except ValueError:
+        jobs = 0
+    if jobs < 1 or str(jobs) != raw.strip():
+        raise ValueError(f"RDLAB_JOBS must be a whole number >= 1, got {raw!r}")
+    return jobs
 
 
 def _mnist_only(s: dict[str, Any], name: str) -> None:
@@ -245,6 +259,27 @@ ROW_KEYS = (
 )
 
 
+@dataclass(frozen=True)
+class SubRun:
+    """One model of a reproduction: sub-run ``name`` trained with ``config`` and ``seed``; a
+    universal / refinement model names the sub-run it builds on in ``base``."""
+
+    name: str
+    config: Any
+    seed: int
+    base: str | None = None
+
+
+def _train_sub_run(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Worker of :meth:`_Models.run` (a separate process): train one sub-run."""
+    import torch
+
+    from rdlab.models.learned import learned_run
+
+    torch.set_num_threads(kwargs.pop("threads"))
+    return learned_run(**kwargs)
+
+
 class _Models:
     """Trains (or reuses) the sub-runs of one reproduction under ``out_dir/models``."""
 
@@ -262,14 +297,16 @@ class _Models:
     def path(self, name: str) -> Path:
         return self.root / name
 
-    def train(self, name: str, cfg: Any, *, seed: int, base: str | None = None) -> dict[str, Any]:
-        """Results row of sub-run ``name`` (trained, resumed or reused)."""
-        from rdlab.core.rundir import RunDir
-        from rdlab.models.learned import learned_run
+    def _plan(self, job: SubRun) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """(stored results, None) to reuse ``job``; (None, learned_run arguments) to train it.
 
-        path = self.path(name)
+        Reused: same settings, seed and base, finished, and its base not retrained in this
+        call. Resumed: the same but unfinished. Otherwise trained afresh (replacing)."""
+        from rdlab.core.rundir import RunDir
+
+        path = self.path(job.name)
         rd = RunDir(path)
-        force = base is not None and base in self.trained
+        force = job.base is not None and job.base in self.trained
         same = False
         if rd.config_path.exists():
             try:
@@ -277,43 +314,103 @@ class _Models:
             except ValueError:
                 old = {}
             same = (
-                _completed(old.get("config")) == _canonical(cfg.to_dict())
-                and old.get("seed") == seed
-                and (old.get("base") or {}).get("path") == (str(self.path(base)) if base else None)
+                _completed(old.get("config")) == _canonical(job.config.to_dict())
+                and old.get("seed") == job.seed
+                and (old.get("base") or {}).get("path")
+                == (str(self.path(job.base)) if job.base else None)
             )
-        reused = False
         if same and not force and rd.results_path.exists():
-            res = rd.read_results()
-            reused = True
-        else:
-            resume = same and not force
-            res = learned_run(
-                cfg,
-                path,
-                base=self.path(base) if base else None,
-                seed=seed,
-                data_dir=self.s["data_dir"],
-                device=self.s["device"],
-                resume=resume,
-                overwrite=rd.exists() and not resume,
-                progress=False,
-            )
-            self.trained.add(name)
+            return rd.read_results(), {}
+        resume = same and not force
+        return None, {
+            "config": job.config,
+            "out": path,
+            "base": self.path(job.base) if job.base else None,
+            "seed": job.seed,
+            "data_dir": self.s["data_dir"],
+            "device": self.s["device"],
+            "resume": resume,
+            "overwrite": rd.exists() and not resume,
+            "progress": False,
+        }
+
+    def _row(self, job: SubRun, res: dict[str, Any], reused: bool) -> dict[str, Any]:
         self.bar.update(1)
+        cfg = job.config
         row = {
-            "name": name,
+            "name": job.name,
             "mode": cfg.mode,
             "quantizer": cfg.quantizer,
             "latent_dim": cfg.latent_dim,
             "levels": cfg.levels,
             "lam": cfg.lam,
-            "seed": seed,
+            "seed": job.seed,
             "reused": reused,
         }
         if cfg.mode == "refinement":
             row.update(refine_latent_dim=cfg.refine_latent_dim, refine_levels=cfg.refine_levels)
         row.update({k: res.get(k) for k in ROW_KEYS})
         return row
+
+    def run(self, jobs: list[SubRun]) -> dict[str, dict[str, Any]]:
+        """Results rows of ``jobs`` by name (each trained, resumed or reused).
+
+        A job's base must come before it in ``jobs``. With ``RDLAB_JOBS`` = 1 the jobs run
+        one after another in this process; with N > 1 in up to N worker processes, each job
+        as soon as its base is done (every sub-run is seeded, so the numbers are the same)."""
+        names = [j.name for j in jobs]
+        if len(set(names)) != len(names):
+            raise ValueError("sub-run names must be unique")
+        for k, j in enumerate(jobs):
+            if j.base is not None and j.base not in names[:k]:
+                raise ValueError(f"sub-run {j.name!r}: its base {j.base!r} must come before it")
+        if self.s["jobs"] == 1:
+            from rdlab.models.learned import learned_run
+
+            rows = {}
+            for j in jobs:
+                stored, kwargs = self._plan(j)
+                if stored is None:
+                    stored = learned_run(**kwargs)
+                    self.trained.add(j.name)
+                rows[j.name] = self._row(j, stored, reused=kwargs == {})
+            return rows
+        return self._run_parallel(jobs)
+
+    def _run_parallel(self, jobs: list[SubRun]) -> dict[str, dict[str, Any]]:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        n = self.s["jobs"]
+        threads = self.s["threads"] or max(1, (os.cpu_count() or 1) // n)
+        rows: dict[str, dict[str, Any]] = {}
+        waiting = list(jobs)
+        running: dict[Any, SubRun] = {}
+        # spawn: a forked child would inherit torch's thread pools (and CUDA) in a bad state
+        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+            while waiting or running:
+                ready = [j for j in waiting if j.base is None or j.base in rows]
+                for j in ready:
+                    waiting.remove(j)
+                    stored, kwargs = self._plan(j)
+                    if stored is not None:
+                        rows[j.name] = self._row(j, stored, reused=True)
+                    else:
+                        running[pool.submit(_train_sub_run, {**kwargs, "threads": threads})] = j
+                if ready and not running:
+                    continue  # reused jobs may have made others ready
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for f in done:
+                    j = running.pop(f)
+                    try:
+                        res = f.result()
+                    except Exception as err:
+                        for other in running:
+                            other.cancel()
+                        raise RuntimeError(f"sub-run {j.name!r} failed: {err}") from err
+                    self.trained.add(j.name)
+                    rows[j.name] = self._row(j, res, reused=False)
+        return rows
 
 
 def _completed(config: Any) -> Any:
@@ -334,6 +431,7 @@ def _common(s: dict[str, Any]) -> dict[str, Any]:
             "lambdas": s["lam"],
             "torch_threads": s["threads"],
             "device": s["device"],
+            "jobs": s["jobs"],
             "config": make_config(s).to_dict(),
         },
         "perception_note": "w1: fresh critic (same budget for every model); w1_own: the "
@@ -378,29 +476,31 @@ def table1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     s = settings(preset)
     _mnist_only(s, "001-table1")
     rates, quants = s["table1_rates"], s["quantizers"]
-    m = _Models(out_dir, s, len(rates) * len(quants), "001-table1")
+    jobs = [
+        # MSE only: no fresh critic
+        SubRun(
+            _name("e2e", q=q, d=d, L=levels),
+            make_config(s, quantizer=q, latent_dim=d, levels=levels, lam=0.0, fresh_critic_steps=0),
+            seed,
+        )
+        for r, d, levels in rates
+        for q in quants
+    ]
+    by_name = _run_all(out_dir, s, jobs, "001-table1")
     rows, table = [], []
-    try:
-        with _torch_threads(s["threads"]):
-            for r, d, levels in rates:
-                entry: dict[str, Any] = {"rate_bits": r, "latent_dim": d, "levels": levels}
-                for q in quants:
-                    # MSE only: no fresh critic
-                    cfg = make_config(
-                        s, quantizer=q, latent_dim=d, levels=levels, lam=0.0, fresh_critic_steps=0
-                    )
-                    row = m.train(_name("e2e", q=q, d=d, L=levels), cfg, seed=seed)
-                    rows.append(row)
-                    entry[f"mse_{q}"] = row["distortion"]
-                    entry[f"mse_{q}_stderr"] = row["distortion_stderr"]
-                    entry[f"paper_mse_{q}"] = PAPER_TABLE1.get(r, {}).get(q)
-                if all(f"mse_{q}" in entry for q in ("dq", "uq", "nq")):
-                    entry["order_dq_le_uq_le_nq"] = bool(
-                        entry["mse_dq"] <= entry["mse_uq"] <= entry["mse_nq"]
-                    )
-                table.append(entry)
-    finally:
-        m.close()
+    for r, d, levels in rates:
+        entry: dict[str, Any] = {"rate_bits": r, "latent_dim": d, "levels": levels}
+        for q in quants:
+            row = by_name[_name("e2e", q=q, d=d, L=levels)]
+            rows.append(row)
+            entry[f"mse_{q}"] = row["distortion"]
+            entry[f"mse_{q}_stderr"] = row["distortion_stderr"]
+            entry[f"paper_mse_{q}"] = PAPER_TABLE1.get(r, {}).get(q)
+        if all(f"mse_{q}" in entry for q in ("dq", "uq", "nq")):
+            entry["order_dq_le_uq_le_nq"] = bool(
+                entry["mse_dq"] <= entry["mse_uq"] <= entry["mse_nq"]
+            )
+        table.append(entry)
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -441,22 +541,35 @@ def table1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
 # -- 001-fig4 ------------------------------------------------------------------------------------
 
 
+def _run_all(out_dir: Path, s: dict[str, Any], jobs: list[SubRun], desc: str) -> dict[str, Any]:
+    """Rows of ``jobs`` by name (trained, resumed or reused; see :meth:`_Models.run`)."""
+    m = _Models(out_dir, s, len(jobs), desc)
+    try:
+        with _torch_threads(s["threads"]):
+            return m.run(jobs)
+    finally:
+        m.close()
+
+
 def _universal_family(
-    m: _Models, s: dict[str, Any], seed: int, r: float, d: int, levels: int, *, prefix: str
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """End-to-end base at the base lambda (R = r) and universal models over lambda_i."""
-    base_cfg = make_config(s, latent_dim=d, levels=levels, lam=s["lam"]["base"])
-    base_name = f"{prefix}/" + _name("e2e", lam=float(s["lam"]["base"]))
-    base = m.train(base_name, base_cfg, seed=seed)
-    rows = []
-    for lam in s["lam"]["u_fig4"]:
-        cfg = make_config(s, latent_dim=d, levels=levels, lam=lam, mode="universal")
-        rows.append(
-            m.train(
-                f"{prefix}/" + _name("universal", lam=float(lam)), cfg, seed=seed, base=base_name
-            )
+    s: dict[str, Any], seed: int, d: int, levels: int, *, prefix: str
+) -> list[SubRun]:
+    """End-to-end base at the base lambda (rate d log2 levels), then universal models over
+    lambda_i on its frozen encoder; the base comes first."""
+    base = SubRun(
+        f"{prefix}/" + _name("e2e", lam=float(s["lam"]["base"])),
+        make_config(s, latent_dim=d, levels=levels, lam=s["lam"]["base"]),
+        seed,
+    )
+    return [base] + [
+        SubRun(
+            f"{prefix}/" + _name("universal", lam=float(lam)),
+            make_config(s, latent_dim=d, levels=levels, lam=lam, mode="universal"),
+            seed,
+            base=base.name,
         )
-    return base, rows
+        for lam in s["lam"]["u_fig4"]
+    ]
 
 
 @register_experiment(
@@ -472,52 +585,51 @@ def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     rates = s["fig4_rates"]
     e_lams = list(s["lam"]["e_fig4"])
     base_lam = s["lam"]["base"]
-    n_e = len(set(e_lams) | {base_lam})
-    m = _Models(out_dir, s, len(rates) * (n_e + len(s["lam"]["u_fig4"])), "001-fig4")
+    plan = []  # per rate: end-to-end models but the base, then base + universal models
+    for r, d, levels in rates:
+        prefix = f"R{r:g}"
+        e_jobs = [
+            SubRun(
+                f"{prefix}/" + _name("e2e", lam=float(lam)),
+                make_config(s, latent_dim=d, levels=levels, lam=lam),
+                seed,
+            )
+            for lam in sorted(set(e_lams) - {base_lam})
+        ]
+        plan.append((r, d, levels, e_jobs, _universal_family(s, seed, d, levels, prefix=prefix)))
+    by_name = _run_all(out_dir, s, [j for *_, e, u in plan for j in e + u], "001-fig4")
     curves = []
-    try:
-        with _torch_threads(s["threads"]):
-            for r, d, levels in rates:
-                prefix = f"R{r:g}"
-                e_rows = []
-                for lam in sorted(set(e_lams) - {base_lam}):
-                    cfg = make_config(s, latent_dim=d, levels=levels, lam=lam)
-                    e_rows.append(
-                        m.train(f"{prefix}/" + _name("e2e", lam=float(lam)), cfg, seed=seed)
-                    )
-                base, u_rows = _universal_family(m, s, seed, r, d, levels, prefix=prefix)
-                if base_lam in e_lams:
-                    e_rows.append(base)
-                e_rows.sort(key=lambda x: x["lam"])
-                e_by = {x["lam"]: x for x in e_rows}
-                gaps = [
-                    {
-                        "lam": u["lam"],
-                        "mse_universal_minus_e2e": u["distortion"] - e_by[u["lam"]]["distortion"],
-                        "w1_universal_minus_e2e": (
-                            u["perception_w1"] - e_by[u["lam"]]["perception_w1"]
-                            if _finite(u["perception_w1"])
-                            and _finite(e_by[u["lam"]]["perception_w1"])
-                            else None
-                        ),
-                    }
-                    for u in u_rows
-                    if u["lam"] in e_by
-                ]
-                curves.append(
-                    {
-                        "rate_bits": r,
-                        "latent_dim": d,
-                        "levels": levels,
-                        "base_lambda": base_lam,
-                        "base": base["name"],
-                        "end_to_end": e_rows,
-                        "universal": u_rows,
-                        "universal_minus_end_to_end": gaps,
-                    }
-                )
-    finally:
-        m.close()
+    for r, d, levels, e_jobs, (base_job, *u_jobs) in plan:
+        base = by_name[base_job.name]
+        u_rows = [by_name[j.name] for j in u_jobs]
+        e_rows = [by_name[j.name] for j in e_jobs] + ([base] if base_lam in e_lams else [])
+        e_rows.sort(key=lambda x: x["lam"])
+        e_by = {x["lam"]: x for x in e_rows}
+        gaps = [
+            {
+                "lam": u["lam"],
+                "mse_universal_minus_e2e": u["distortion"] - e_by[u["lam"]]["distortion"],
+                "w1_universal_minus_e2e": (
+                    u["perception_w1"] - e_by[u["lam"]]["perception_w1"]
+                    if _finite(u["perception_w1"]) and _finite(e_by[u["lam"]]["perception_w1"])
+                    else None
+                ),
+            }
+            for u in u_rows
+            if u["lam"] in e_by
+        ]
+        curves.append(
+            {
+                "rate_bits": r,
+                "latent_dim": d,
+                "levels": levels,
+                "base_lambda": base_lam,
+                "base": base["name"],
+                "end_to_end": e_rows,
+                "universal": u_rows,
+                "universal_minus_end_to_end": gaps,
+            }
+        )
 
     plt = _plt()
     fig, axes = plt.subplots(2, len(curves), figsize=(5 * len(curves), 7.5), squeeze=False)
@@ -572,17 +684,18 @@ def table2_3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     r, d, levels = TABLE1_RATES[0]
     lams = list(s["lam"]["u_fig4"])
     trials = int(s["trials"])
-    m = _Models(out_dir, s, trials * (1 + len(lams)), "001-table2-3")
-    per_trial = []
-    try:
-        with _torch_threads(s["threads"]):
-            for t in range(trials):
-                base, rows = _universal_family(
-                    m, s, seed + t, r, d, levels, prefix=f"trial{seed + t}"
-                )
-                per_trial.append({"seed": seed + t, "base": base, "universal": rows})
-    finally:
-        m.close()
+    families = [
+        _universal_family(s, seed + t, d, levels, prefix=f"trial{seed + t}") for t in range(trials)
+    ]
+    by_name = _run_all(out_dir, s, [j for fam in families for j in fam], "001-table2-3")
+    per_trial = [
+        {
+            "seed": base.seed,
+            "base": by_name[base.name],
+            "universal": [by_name[j.name] for j in u_jobs],
+        }
+        for base, *u_jobs in families
+    ]
     table = []
     for k, lam in enumerate(lams):
         rows = [tr["universal"][k] for tr in per_trial]
@@ -689,37 +802,36 @@ def fig6(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     n_base = parameter_count(build_encoder(fam, 3, base_cfg.encoder_width))
     n_refiner = parameter_count(build_encoder(fam, 3, ref0.refine_width))
     width, n_e2e = matched_encoder_width(fam, 6, n_base + n_refiner)
-    m = _Models(out_dir, s, 1 + len(r_lams) + len(e_lams), "001-fig6")
-    try:
-        with _torch_threads(s["threads"]):
-            base = m.train("base-e2e-d3L3-lam0", base_cfg, seed=seed)
-            refine = [
-                m.train(
-                    _name("refine-d3+3L3", lam=float(lam)),
-                    make_config(
-                        s,
-                        latent_dim=3,
-                        levels=3,
-                        lam=lam,
-                        mode="refinement",
-                        refine_latent_dim=3,
-                        refine_levels=3,
-                    ),
-                    seed=seed,
-                    base="base-e2e-d3L3-lam0",
-                )
-                for lam in r_lams
-            ]
-            e2e = [
-                m.train(
-                    _name("e2e-d6L3", lam=float(lam)),
-                    make_config(s, latent_dim=6, levels=3, lam=lam, encoder_width=width),
-                    seed=seed,
-                )
-                for lam in e_lams
-            ]
-    finally:
-        m.close()
+    base_job = SubRun("base-e2e-d3L3-lam0", base_cfg, seed)
+    r_jobs = [
+        SubRun(
+            _name("refine-d3+3L3", lam=float(lam)),
+            make_config(
+                s,
+                latent_dim=3,
+                levels=3,
+                lam=lam,
+                mode="refinement",
+                refine_latent_dim=3,
+                refine_levels=3,
+            ),
+            seed,
+            base=base_job.name,
+        )
+        for lam in r_lams
+    ]
+    e_jobs = [
+        SubRun(
+            _name("e2e-d6L3", lam=float(lam)),
+            make_config(s, latent_dim=6, levels=3, lam=lam, encoder_width=width),
+            seed,
+        )
+        for lam in e_lams
+    ]
+    by_name = _run_all(out_dir, s, [base_job, *r_jobs, *e_jobs], "001-fig6")
+    base = by_name[base_job.name]
+    refine = [by_name[j.name] for j in r_jobs]
+    e2e = [by_name[j.name] for j in e_jobs]
 
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
