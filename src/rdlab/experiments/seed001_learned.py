@@ -25,7 +25,8 @@ training, three lambdas on the digits scale and two trials; ``RDLAB_LC_DATA=mnis
 lambdas; ``RDLAB_LC_DATA=svhn`` runs ``001-fig4`` on SVHN (Fig. 4(c): R = 30, 45, 60 with
 Table 9's lambdas in the paper preset; R = 30 and three lambdas in the quick preset) and is
 refused by the MNIST experiments. ``RDLAB_DATA`` is the data directory; ``RDLAB_DEVICE=cuda``
-trains on a GPU. Perception is reported twice: ``w1`` is the
+trains on a GPU; ``RDLAB_JOBS=N`` trains up to N sub-runs side by side in worker processes
+(each as soon as its base is done; the numbers do not depend on N). Perception is reported twice: ``w1`` is the
 estimate of a fresh critic trained for the same budget on every model (comparable across
 models), ``w1_own`` that of the model's own critic (what the paper reports; None at lambda = 0).
 Digits models are trained with one torch thread (faster for these tiny networks on a loaded
@@ -651,6 +652,7 @@ def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
                 for p in pts:
                     ax.annotate(f"{p[2]:g}", (p[0], p[1]), fontsize=6, alpha=0.7)
             ax.set_xlabel("distortion (test MSE)")
+            ax.xaxis.set_major_locator(plt.MaxNLocator(5))
             ax.set_ylabel(label)
             ax.set_title(f"R = {c['rate_bits']:g} (d={c['latent_dim']}, L={c['levels']})")
             ax.grid(alpha=0.3)
@@ -860,6 +862,7 @@ def fig6(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             for p in pts:
                 ax.annotate(f"{p[2]:g}", (p[0], p[1]), fontsize=6, alpha=0.7)
         ax.set_xlabel("distortion (test MSE)")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
