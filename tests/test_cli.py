@@ -181,3 +181,12 @@ def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
     assert (out / "learned" / "samples.png").exists()
     code, _, err = run(capsys, "demo", "--out", str(out))
     assert code == 2 and "--overwrite" in err
+
+
+def test_reproduce_help_lists_the_environment(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for var in ("RDLAB_DATA", "RDLAB_LC_DATA", "RDLAB_DEVICE", "RDLAB_JOBS"):
+        assert var in out

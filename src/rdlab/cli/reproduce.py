@@ -5,9 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 
+ENVIRONMENT = """environment:
+  RDLAB_DATA     folder of the real data sets (MNIST, SVHN, Fashion-MNIST; see
+                 docs/reproductions.md for which experiments read it)
+  RDLAB_LC_DATA  data set of the seed-001 learned-codec reproductions (quick: digits,
+                 mnist, fmnist, svhn; paper: mnist, svhn)
+  RDLAB_DEVICE   torch device of the seed-001 learned codecs (cpu, cuda, cuda:N)
+  RDLAB_JOBS     seed-001 models trained side by side in worker processes (default 1)
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reproduce", help="reproduce a paper table or figure (see --list)")
+    p = sub.add_parser(
+        "reproduce",
+        help="reproduce a paper table or figure (see --list)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=ENVIRONMENT,
+    )
     p.add_argument("name", nargs="?", help="experiment name, e.g. 001-fig1, or 'all'")
     p.add_argument("--list", action="store_true", help="list every reproduction")
     p.add_argument("--out", help="run directory (default runs/NAME; with 'all', a parent folder)")
