@@ -2,8 +2,8 @@
 
 - ``001-table1`` (Table 1): lambda = 0 end-to-end test MSE of DQ, UQ and NQ at
   R = 4.75 (d=3, L=3), 6 (3, 4), 8 (4, 4) and 10 (5, 4), beside the paper's numbers;
-- ``001-fig4`` (Fig. 4a): distortion-perception trade-offs at R = 4.75 and 6 — end-to-end
-  models over lambda and universal models (decoders trained on the frozen encoder of the
+- ``001-fig4`` (Fig. 4a): distortion-perception trade-offs at R = 4.75, 6, 8, 10 (Table 4;
+  the quick preset: 4.75 and 6) — end-to-end models over lambda and universal models (decoders trained on the frozen encoder of the
   end-to-end model with the largest lambda, 0.015 in the paper) over lambda_i;
 - ``001-table2-3`` (Tables 2-3): trials of (end-to-end base at the base lambda, R = 4.75, then
   universal models over lambda_i); max / min / average of MSE and W1 per lambda_i;
@@ -577,7 +577,8 @@ def _universal_family(
     "001-fig4",
     paper=PAPER,
     target="Fig. 4a: distortion-perception trade-offs of end-to-end and universal models at "
-    "R = 4.75 and 6 (MNIST); with RDLAB_LC_DATA=svhn, Fig. 4c (SVHN, R = 30, 45, 60)",
+    "R = 4.75, 6, 8, 10 (MNIST, Table 4; quick preset: 4.75 and 6); with RDLAB_LC_DATA=svhn, "
+    "Fig. 4c (SVHN, R = 30, 45, 60)",
     description="end-to-end models over lambda, universal decoders on the frozen encoder of the "
     "largest-lambda model over lambda_i; MSE vs W1",
 )
