@@ -3,8 +3,9 @@
 - ``001-table1`` (Table 1): lambda = 0 end-to-end test MSE of DQ, UQ and NQ at
   R = 4.75 (d=3, L=3), 6 (3, 4), 8 (4, 4) and 10 (5, 4), beside the paper's numbers;
 - ``001-fig4`` (Fig. 4a): distortion-perception trade-offs at R = 4.75, 6, 8, 10 (Table 4;
-  the quick preset: 4.75 and 6) — end-to-end models over lambda and universal models (decoders trained on the frozen encoder of the
-  end-to-end model with the largest lambda, 0.015 in the paper) over lambda_i;
+  the quick preset: 4.75 and 6) — end-to-end models over lambda and universal models
+  (decoders trained on the frozen encoder of the end-to-end model with the largest lambda,
+  0.015 in the paper) over lambda_i;
 - ``001-table2-3`` (Tables 2-3): trials of (end-to-end base at the base lambda, R = 4.75, then
   universal models over lambda_i); max / min / average of MSE and W1 per lambda_i;
 - ``001-fig6`` (Fig. 6a): refinement — a lambda = 0 base at R = 4.75, refinement models
@@ -26,9 +27,10 @@ lambdas; ``RDLAB_LC_DATA=svhn`` runs ``001-fig4`` on SVHN (Fig. 4(c): R = 30, 45
 Table 9's lambdas in the paper preset; R = 30 and three lambdas in the quick preset) and is
 refused by the MNIST experiments. ``RDLAB_DATA`` is the data directory; ``RDLAB_DEVICE=cuda``
 trains on a GPU; ``RDLAB_JOBS=N`` trains up to N sub-runs side by side in worker processes
-(each as soon as its base is done; the numbers do not depend on N). Perception is reported twice: ``w1`` is the
-estimate of a fresh critic trained for the same budget on every model (comparable across
-models), ``w1_own`` that of the model's own critic (what the paper reports; None at lambda = 0).
+(each as soon as its base is done; the numbers do not depend on N). Perception is reported
+twice: ``w1`` is the estimate of a fresh critic trained for the same budget on every model
+(comparable across models), ``w1_own`` that of the model's own critic (what the paper reports;
+None at lambda = 0).
 Digits models are trained with one torch thread (faster for these tiny networks on a loaded
 machine); the previous thread count is restored afterwards.
 """
@@ -298,7 +300,7 @@ class _Models:
     def path(self, name: str) -> Path:
         return self.root / name
 
-    def _plan(self, job: SubRun) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    def _plan(self, job: SubRun) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """(stored results, None) to reuse ``job``; (None, learned_run arguments) to train it.
 
         Reused: same settings, seed and base, finished, and its base not retrained in this
@@ -321,7 +323,7 @@ class _Models:
                 == (str(self.path(job.base)) if job.base else None)
             )
         if same and not force and rd.results_path.exists():
-            return rd.read_results(), {}
+            return rd.read_results(), None
         resume = same and not force
         return None, {
             "config": job.config,
@@ -334,6 +336,11 @@ class _Models:
             "overwrite": rd.exists() and not resume,
             "progress": False,
         }
+
+    def _trained(self, job: SubRun, res: dict[str, Any]) -> dict[str, Any]:
+        """Row of ``job`` just trained (models built on it are retrained in this call)."""
+        self.trained.add(job.name)
+        return self._row(job, res, reused=False)
 
     def _row(self, job: SubRun, res: dict[str, Any], reused: bool) -> dict[str, Any]:
         self.bar.update(1)
@@ -371,10 +378,11 @@ class _Models:
             rows = {}
             for j in jobs:
                 stored, kwargs = self._plan(j)
-                if stored is None:
-                    stored = learned_run(**kwargs)
-                    self.trained.add(j.name)
-                rows[j.name] = self._row(j, stored, reused=kwargs == {})
+                rows[j.name] = (
+                    self._row(j, stored, reused=True)
+                    if stored is not None
+                    else self._trained(j, learned_run(**kwargs))
+                )
             return rows
         return self._run_parallel(jobs)
 
@@ -409,9 +417,18 @@ class _Models:
                         for other in running:
                             other.cancel()
                         raise RuntimeError(f"sub-run {j.name!r} failed: {err}") from err
-                    self.trained.add(j.name)
-                    rows[j.name] = self._row(j, res, reused=False)
+                    rows[j.name] = self._trained(j, res)
         return rows
+
+
+def _run_all(out_dir: Path, s: dict[str, Any], jobs: list[SubRun], desc: str) -> dict[str, Any]:
+    """Rows of ``jobs`` by name (trained, resumed or reused; see :meth:`_Models.run`)."""
+    m = _Models(out_dir, s, len(jobs), desc)
+    try:
+        with _torch_threads(s["threads"]):
+            return m.run(jobs)
+    finally:
+        m.close()
 
 
 def _completed(config: Any) -> Any:
@@ -540,16 +557,6 @@ def table1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
 
 
 # -- 001-fig4 ------------------------------------------------------------------------------------
-
-
-def _run_all(out_dir: Path, s: dict[str, Any], jobs: list[SubRun], desc: str) -> dict[str, Any]:
-    """Rows of ``jobs`` by name (trained, resumed or reused; see :meth:`_Models.run`)."""
-    m = _Models(out_dir, s, len(jobs), desc)
-    try:
-        with _torch_threads(s["threads"]):
-            return m.run(jobs)
-    finally:
-        m.close()
 
 
 def _universal_family(
