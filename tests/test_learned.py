@@ -275,6 +275,8 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
                 "3e-3",
                 "--soft-epochs",
                 "1",
+                "--gradient",
+                "identity",
                 "--no-progress",
                 "--out",
                 str(out),
@@ -287,6 +289,7 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
     saved = json.loads((out / "config.json").read_text())["config"]
     assert (saved["warmup_lam"], saved["warmup_epochs"]) == (0.01, 1)
     assert (saved["sigma"], saved["lr_coder"], saved["soft_epochs"]) == (0.5, 3e-3, 1)
+    assert saved["gradient"] == "identity"
     bad = ["lc", "train", "--warmup-lam", "0.01", "--out", str(tmp_path / "bad-run")]
     assert main(bad) == 2
     assert "warmup_epochs" in capsys.readouterr().err
@@ -302,6 +305,7 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
         ({"levels": 1}, ValueError, "levels"),
         ({"latent_dim": 0}, ValueError, "latent_dim"),
         ({"quantizer": "zz"}, ValueError, "quantizer"),
+        ({"gradient": "ste"}, ValueError, "gradient"),
         ({"mode": "joint"}, ValueError, "mode"),
         ({"mode": "refinement"}, ValueError, "refine_latent_dim"),
         ({"refine_levels": 3}, ValueError, "refinement"),

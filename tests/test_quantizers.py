@@ -45,6 +45,25 @@ def test_backward_is_soft_gradient(sigma):
 
 
 @pytest.mark.parametrize("kind", ["dq", "nq", "uq"])
+def test_identity_gradient_is_straight_through(kind):
+    """gradient="identity": the same hard values forward, d(output)/dz = 1 backward."""
+    g = torch.Generator().manual_seed(3)
+    z = (torch.rand(60, 4, generator=g) * 2 - 1).requires_grad_(True)
+    hard = ScalarQuantizer(kind, 3, dim=4)
+    ste = ScalarQuantizer(kind, 3, dim=4, gradient="identity")
+    u = ste.noise(60, g)
+    y = ste(z, u)
+    assert torch.equal(y, hard(z, u))  # bit-identical forward values
+    (grad,) = torch.autograd.grad((y * torch.arange(4.0)).sum(), z)
+    assert torch.equal(grad, torch.arange(4.0).expand(60, 4))
+    (g_soft,) = torch.autograd.grad(hard(z, u).sum(), z)
+    assert not torch.allclose(g_soft, torch.ones_like(g_soft))  # the two estimators differ
+    # soft=True ignores the estimator: the relaxation is the forward value and the gradient
+    assert torch.equal(ste(z, u, soft=True), hard(z, u, soft=True))
+    assert ste.describe()["gradient"] == "identity"
+
+
+@pytest.mark.parametrize("kind", ["dq", "nq", "uq"])
 def test_soft_forward_is_the_soft_assignment_with_the_same_gradient(kind):
     """soft=True: value sum_k c_k softmax(-sigma |v - c_k|) (then + u / - u), same gradient."""
     q = ScalarQuantizer(kind, 3, dim=2, sigma=2.0)
@@ -117,6 +136,7 @@ def test_dither_reproducible_and_in_range():
         ({"kind": "uq", "levels": 3, "dim": 0}, ValueError, "dim"),
         ({"kind": "uq", "levels": 3.0, "dim": 2}, TypeError, "levels"),
         ({"kind": "uq", "levels": 3, "dim": 2, "sigma": 0}, ValueError, "sigma"),
+        ({"kind": "uq", "levels": 3, "dim": 2, "gradient": "ste"}, ValueError, "gradient"),
     ],
 )
 def test_bad_arguments(kwargs, exc, word):

@@ -67,6 +67,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--sigma", type=float, help="inverse temperature of the soft-to-hard gradient (> 0)"
     )
+    t.add_argument(
+        "--gradient",
+        choices=("soft", "identity"),
+        help="quantiser backward pass: soft-to-hard (default) or identity (straight-through)",
+    )
     t.add_argument("--lr-coder", type=float, help="Adam learning rate of encoder and decoder")
     t.add_argument(
         "--soft-epochs",
@@ -137,6 +142,7 @@ def _train(args: argparse.Namespace) -> int:
         "encoder_width",
         "refine_width",
         "sigma",
+        "gradient",
         "lr_coder",
         "soft_epochs",
         "epochs",

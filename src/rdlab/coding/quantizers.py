@@ -17,9 +17,13 @@ kind      sent symbol                             decoder input
 ``uq``    :math:`s = Q(z + u)` (u shared)         :math:`c_s - u` (subtractive dither)
 ========  ======================================  ===================================
 
-where :math:`Q` is the nearest level. Training uses the hard value in the forward pass and the
-gradient of the soft assignment of Mentzer et al. (2018, eq. 3),
-:math:`\\tilde z = \\sum_k c_k\\,\\mathrm{softmax}_k(-\\sigma |z - c_k|)`, in the backward pass.
+where :math:`Q` is the nearest level. Training uses the hard value in the forward pass and, in
+the backward pass, one of two gradient estimators (``gradient``):
+
+- ``"soft"`` (default, seed 001 B.1): the gradient of the soft assignment of Mentzer et al.
+  (2018, eq. 3), :math:`\\tilde z = \\sum_k c_k\\,\\mathrm{softmax}_k(-\\sigma |z - c_k|)`;
+- ``"identity"``: the straight-through estimator (Bengio et al. 2013; Theis et al. 2017),
+  :math:`\\partial Q(z) / \\partial z := 1`.
 
 **Edges.** With ``uq``, :math:`z + u` leaves [-1, 1] whenever :math:`|z| > 1 - \\Delta/2`.
 Because :math:`|u| \\le \\Delta/2`, a point of :math:`[-1-\\Delta/2, 1+\\Delta/2]` still has
@@ -46,12 +50,22 @@ from rdlab.core.validation import check_int, check_positive
 QUANTIZER_KINDS = ("dq", "nq", "uq")
 """Deterministic, noisy (decoder noise) and universal (subtractive dither) quantisation."""
 
+GRADIENTS = ("soft", "identity")
+"""Backward pass of the hard quantiser: soft-to-hard (Mentzer et al.) or straight-through."""
+
 
 def check_quantizer(kind: object) -> str:
     """Return ``kind`` if it is one of :data:`QUANTIZER_KINDS`."""
     if kind not in QUANTIZER_KINDS:
         raise ValueError(f"quantizer must be one of {', '.join(QUANTIZER_KINDS)}, got {kind!r}")
     return str(kind)
+
+
+def check_gradient(gradient: object) -> str:
+    """Return ``gradient`` if it is one of :data:`GRADIENTS`."""
+    if gradient not in GRADIENTS:
+        raise ValueError(f"gradient must be one of {', '.join(GRADIENTS)}, got {gradient!r}")
+    return str(gradient)
 
 
 def check_levels(levels: object, name: str = "levels") -> int:
@@ -87,20 +101,22 @@ def dither(n: int, levels: Sequence[int] | int, seed: int, *, dim: int | None = 
     return u.astype(np.float32)
 
 
-def _soft_to_hard(z, centers, sigma: float, soft: bool = False):
-    """Hard nearest level forward, gradient of the soft assignment backward.
+def _soft_to_hard(z, centers, sigma: float, soft: bool = False, gradient: str = "soft"):
+    """Hard nearest level forward; backward the gradient of the soft assignment
+    (``gradient="soft"``) or the identity (``"identity"``, straight-through).
 
-    With ``soft=True`` the soft assignment is also the forward value.
+    With ``soft=True`` the soft assignment is the forward value and its gradient the backward.
     """
     import torch
 
     dist = (z.unsqueeze(-1) - centers).abs()
-    relaxed = (torch.softmax(-sigma * dist, dim=-1) * centers).sum(-1)
     idx = dist.detach().argmin(-1)
+    if gradient == "identity" and not soft:
+        return centers[idx] + (z - z.detach()), idx
+    relaxed = (torch.softmax(-sigma * dist, dim=-1) * centers).sum(-1)
     if soft:
         return relaxed, idx
-    hard = centers[idx]
-    return hard + (relaxed - relaxed.detach()), idx
+    return centers[idx] + (relaxed - relaxed.detach()), idx
 
 
 class ScalarQuantizer:
@@ -117,6 +133,9 @@ class ScalarQuantizer:
     sigma : float
         Inverse temperature of the soft assignment used for the gradient (> 0; Mentzer et al.
         eq. 3). The official MNIST code uses 1, its SVHN code 2/L.
+    gradient : {"soft", "identity"}
+        Backward pass of the hard forward value: the soft assignment's gradient (default) or
+        the straight-through identity (``sigma`` then only matters for ``soft=True``).
 
     Examples
     --------
@@ -130,11 +149,14 @@ class ScalarQuantizer:
     [[0.6000000238418579, -0.699999988079071]]
     """
 
-    def __init__(self, kind: str, levels: int, dim: int, *, sigma: float = 1.0) -> None:
+    def __init__(
+        self, kind: str, levels: int, dim: int, *, sigma: float = 1.0, gradient: str = "soft"
+    ) -> None:
         self.kind = check_quantizer(kind)
         self.levels = check_levels(levels)
         self.dim = check_int("dim", dim, minimum=1)
         self.sigma = check_positive("sigma", sigma)
+        self.gradient = check_gradient(gradient)
         self.step = level_step(self.levels)
 
     @property
@@ -148,7 +170,13 @@ class ScalarQuantizer:
         return self.kind != "dq"
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "levels": self.levels, "dim": self.dim, "sigma": self.sigma}
+        return {
+            "kind": self.kind,
+            "levels": self.levels,
+            "dim": self.dim,
+            "sigma": self.sigma,
+            "gradient": self.gradient,
+        }
 
     def centers(self, like: Any = None):
         import torch
@@ -205,15 +233,19 @@ class ScalarQuantizer:
         if self.kind != "dq" and u is None:
             raise ValueError(f"the {self.kind} quantizer needs the noise u")
         v = z + u if self.kind == "uq" else z
-        value, _ = _soft_to_hard(v, self.centers(like=z), self.sigma, soft=soft)
+        value, _ = _soft_to_hard(
+            v, self.centers(like=z), self.sigma, soft=soft, gradient=self.gradient
+        )
         if self.kind == "dq":
             return value
         return value + u if self.kind == "nq" else value - u
 
 
 __all__ = [
+    "GRADIENTS",
     "QUANTIZER_KINDS",
     "ScalarQuantizer",
+    "check_gradient",
     "check_levels",
     "check_quantizer",
     "dither",

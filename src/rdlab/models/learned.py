@@ -46,7 +46,12 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.coding.quantizers import ScalarQuantizer, check_levels, check_quantizer
+from rdlab.coding.quantizers import (
+    ScalarQuantizer,
+    check_gradient,
+    check_levels,
+    check_quantizer,
+)
 from rdlab.core.results import _jsonable
 from rdlab.core.rundir import RunDir
 from rdlab.core.torch_state import (
@@ -91,6 +96,9 @@ class LearnedConfig:
     epoch 0 to 0 at epoch ``warmup_epochs`` (the official uRDP code does this with 5e-4 over
     12 epochs at lambda = 0); the critic trains while the total weight is positive.
 
+    ``gradient`` is the quantiser's backward pass: ``"soft"`` (the soft-to-hard gradient of
+    seed 001 B.1, inverse temperature ``sigma``) or ``"identity"`` (straight-through).
+
     ``soft_epochs`` > 0 trains the first ``soft_epochs`` epochs with the soft assignment as the
     decoder's input (not only its gradient), so the decoder learns on continuous inputs before
     the hard values take over (not in the paper; default 0).
@@ -107,6 +115,7 @@ class LearnedConfig:
     encoder_width: float = 1.0
     refine_width: float = 1.0
     sigma: float = 1.0
+    gradient: str = "soft"
     epochs: int = 30
     batch_size: int = 64
     lr_coder: float = 1e-2
@@ -130,6 +139,7 @@ class LearnedConfig:
     def __post_init__(self) -> None:
         family_of(self.data)
         check_quantizer(self.quantizer)
+        check_gradient(self.gradient)
         check_int("latent_dim", self.latent_dim, minimum=1)
         check_levels(self.levels)
         if not isinstance(self.lam, int | float) or not math.isfinite(self.lam) or self.lam < 0:
@@ -370,7 +380,13 @@ class LearnedCodec:
         for m in self.modules().values():
             m.to(self.device)
         self.quantizers = [
-            ScalarQuantizer(config.quantizer, config.levels, config.latent_dim, sigma=config.sigma)
+            ScalarQuantizer(
+                config.quantizer,
+                config.levels,
+                config.latent_dim,
+                sigma=config.sigma,
+                gradient=config.gradient,
+            )
         ]
         if self.refiner is not None:
             self.quantizers.append(
@@ -379,6 +395,7 @@ class LearnedCodec:
                     config.refine_levels,
                     config.refine_latent_dim,
                     sigma=config.sigma,
+                    gradient=config.gradient,
                 )
             )
         self.image_shape = IMAGE_SHAPES[fam]
