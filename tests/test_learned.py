@@ -69,8 +69,9 @@ def test_real_bytes_against_information_content(base_run):
     assert payload <= 1.01 * info + 64 * 8
 
 
-def test_training_lowers_the_mse(tmp_path):
-    cfg = tiny(quantizer="dq", epochs=4, lr_coder=1e-2, n_critic=1)
+@pytest.mark.parametrize("gradient", ["soft", "identity"])
+def test_training_lowers_the_mse(tmp_path, gradient):
+    cfg = tiny(quantizer="dq", epochs=4, lr_coder=1e-2, n_critic=1, gradient=gradient)
     codec = LearnedCodec(cfg, seed=3)
     x = torch.from_numpy(load_split("digits", "test", n=64).astype(np.float32) / 255)
     before = evaluate_codec(codec, x_test=x, fresh_critic_steps=0)["distortion"]
