@@ -92,6 +92,35 @@ def test_resume_is_bit_identical(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+    # the per-epoch means are the same too, though the cut fell in the middle of epoch 2
+    history = [_train_state(tmp_path / name)["history"] for name in ("full", "cut")]
+    assert history[0] == history[1]
+    assert [h["epoch"] for h in history[0]] == [1, 2, 3]
+    assert all(0 < h["mse"] < 1 and h["w1_train"] is not None for h in history[0])
+
+
+def _train_state(run) -> dict:
+    from safetensors import safe_open
+
+    with safe_open(str(run / "train.safetensors"), "pt") as f:
+        return json.loads(f.metadata()["state"])
+
+
+def test_history_holds_epoch_means(tmp_path):
+    """Each history entry is the mean over the epoch's coder (critic) steps, not one batch."""
+    from rdlab.models.learned import TrainState
+
+    st = TrainState(step=9, sums={"mse": 0.3, "n_mse": 3, "w1": 0.0, "n_w1": 0})
+    st.log_epoch(1)
+    assert st.history[0]["epoch"] == 1
+    assert st.history[0]["mse"] == pytest.approx(0.1) and np.isnan(st.history[0]["w1_train"])
+    assert st.sums == {"mse": 0.0, "n_mse": 0, "w1": 0.0, "n_w1": 0}
+    res = learned_run(tiny(quantizer="dq", epochs=2), tmp_path / "r", seed=1, evaluate=False)
+    assert res["finished"]
+    state = _train_state(tmp_path / "r")
+    assert state["sums"] == {"mse": 0.0, "n_mse": 0, "w1": 0.0, "n_w1": 0}
+    assert [h["w1_train"] for h in state["history"]] == [None, None]  # no critic at lam = 0
+    assert all(0 < h["mse"] < 0.2 for h in state["history"])
 
 
 def test_perception_warmup_schedule():

@@ -495,12 +495,29 @@ class LearnedCodec:
 # -- training ------------------------------------------------------------------------------------
 
 
+def _empty_sums() -> dict[str, float]:
+    return {"mse": 0.0, "n_mse": 0, "w1": 0.0, "n_w1": 0}
+
+
 @dataclass
 class TrainState:
-    """Training progress: steps done and the logged history."""
+    """Training progress: steps done, the history and the sums of the epoch under way.
+
+    ``history`` has one entry per epoch: ``mse``, the mean training-batch MSE of the epoch's
+    coder steps, and ``w1_train``, the mean W1 estimate of its critic steps (NaN, null in
+    JSON, without a critic). ``sums`` accumulates the epoch under way, so a run cut in the
+    middle of an epoch and resumed logs the same means.
+    """
 
     step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+    sums: dict[str, float] = field(default_factory=_empty_sums)
+
+    def log_epoch(self, epoch: int) -> None:
+        s = self.sums
+        mean = {k: s[k] / s[f"n_{k}"] if s[f"n_{k}"] else math.nan for k in ("mse", "w1")}
+        self.history.append({"epoch": epoch, "mse": mean["mse"], "w1_train": mean["w1"]})
+        self.sums = _empty_sums()
 
 
 def _gradient_penalty(critic: Any, real: Any, fake: Any, generator: Any):
@@ -581,7 +598,7 @@ def train_codec(
     end = total if stop_after is None else min(total, stop_after)
     bar = tqdm(total=total, initial=state.step, desc=desc, disable=not progress, leave=False)
     perm_epoch, perm = -1, None
-    mse_log = w1_log = math.nan
+    mse_log = w1_log = math.nan  # last batch's, for the progress bar
     try:
         while state.step < end:
             t = state.step
@@ -615,6 +632,8 @@ def train_codec(
                     loss.backward()
                     opt_coder.step()
                     mse_log = float(mse.detach())
+                    state.sums["mse"] += mse_log
+                    state.sums["n_mse"] += 1
                 else:
                     with torch.no_grad():
                         x_hat = codec.reconstruct(x, u, soft=soft)
@@ -625,11 +644,11 @@ def train_codec(
                     loss.backward()
                     opt_critic.step()
                     w1_log = float(w1.detach())
+                    state.sums["w1"] += w1_log
+                    state.sums["n_w1"] += 1
             state.step = t + 1
             if state.step % per_epoch == 0:
-                state.history.append(
-                    {"epoch": state.step // per_epoch, "mse": mse_log, "w1_train": w1_log}
-                )
+                state.log_epoch(state.step // per_epoch)
             bar.set_postfix(mse=f"{mse_log:.4f}", w1=f"{w1_log:.3f}", refresh=False)
             bar.update(1)
             if on_checkpoint is not None and (state.step % every == 0 or state.step == end):
@@ -735,13 +754,17 @@ def learned_run(
         tensors, meta = rd.load_checkpoint(TRAIN_FILE, architecture=cfg.architecture())
         codec.load_state_tensors(tensors)
         opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optim_")}
-        state = TrainState(step=int(meta["step"]), history=list(meta.get("history", [])))
+        state = TrainState(
+            step=int(meta["step"]),
+            history=list(meta.get("history", [])),
+            sums={**_empty_sums(), **meta.get("sums", {})},
+        )
 
     def save(st: TrainState, optim: dict[str, Any]) -> None:
         rd.save_checkpoint(
             TRAIN_FILE,
             {**codec.state_tensors(), **optim},
-            {"step": st.step, "history": st.history},
+            {"step": st.step, "history": st.history, "sums": st.sums},
             architecture=cfg.architecture(),
         )
 
