@@ -379,25 +379,15 @@ class LearnedCodec:
             self.critic = build_critic(fam)
         for m in self.modules().values():
             m.to(self.device)
+        codes = [(config.levels, config.latent_dim)]
+        if self.refiner is not None:
+            codes.append((config.refine_levels, config.refine_latent_dim))
         self.quantizers = [
             ScalarQuantizer(
-                config.quantizer,
-                config.levels,
-                config.latent_dim,
-                sigma=config.sigma,
-                gradient=config.gradient,
+                config.quantizer, levels, dim, sigma=config.sigma, gradient=config.gradient
             )
+            for levels, dim in codes
         ]
-        if self.refiner is not None:
-            self.quantizers.append(
-                ScalarQuantizer(
-                    config.quantizer,
-                    config.refine_levels,
-                    config.refine_latent_dim,
-                    sigma=config.sigma,
-                    gradient=config.gradient,
-                )
-            )
         self.image_shape = IMAGE_SHAPES[fam]
 
     def modules(self) -> dict[str, Any]:
