@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -397,3 +398,24 @@ def test_existing_run_is_not_clobbered(base_run):
     base, _ = base_run
     with pytest.raises(FileExistsError, match="--resume"):
         learned_run(tiny(quantizer="uq", lam=0.01), base, seed=0)
+
+
+RUNS_FILES = sorted((Path(__file__).parents[1] / "benchmarks" / "runs").glob("*.txt"))
+
+
+@pytest.mark.parametrize("runs_file", RUNS_FILES, ids=lambda p: p.name)
+def test_runs_files_hold_valid_training_flags(runs_file):
+    """Every line of a runs file of benchmarks/parallel_runs.sh is a valid `lc train` run."""
+    from rdlab.cli.lc import train_config
+    from rdlab.cli.main import build_parser
+
+    names = []
+    for line in runs_file.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, *flags = line.split()
+        names.append(name)
+        args = build_parser().parse_args(["lc", "train", *flags, "--out", name])
+        cfg = train_config(args)
+        assert isinstance(cfg, LearnedConfig), line
+    assert names and len(set(names)) == len(names), "run names must be unique"

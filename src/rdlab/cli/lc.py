@@ -120,15 +120,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     dec.set_defaults(func=_decode)
 
 
-def _train(args: argparse.Namespace) -> int:
-    from rdlab.models.learned import learned_run, preset_config
+def train_config(args: argparse.Namespace):
+    """The :class:`~rdlab.models.learned.LearnedConfig` of parsed ``rdlab lc train`` flags."""
+    from rdlab.models.learned import preset_config
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
     over = {
         "quantizer": args.quantizer,
         "latent_dim": args.latent_dim,
@@ -155,9 +150,20 @@ def _train(args: argparse.Namespace) -> int:
             over[key] = getattr(args, key)
     if args.fresh_critic_steps is not None:
         over["fresh_critic_steps"] = args.fresh_critic_steps
-    cfg = preset_config(args.preset, args.data, **over)
+    return preset_config(args.preset, args.data, **over)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rdlab.models.learned import learned_run
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     res = learned_run(
-        cfg,
+        train_config(args),
         args.out,
         base=args.base,
         seed=args.seed,
