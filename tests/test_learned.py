@@ -403,6 +403,11 @@ def test_existing_run_is_not_clobbered(base_run):
 RUNS_FILES = sorted((Path(__file__).parents[1] / "benchmarks" / "runs").glob("*.txt"))
 
 
+def test_runs_files_are_shipped():
+    names = {p.name for p in RUNS_FILES}
+    assert {"dq_variants.txt", "dq_gradient.txt", "table1_rates.txt"} <= names
+
+
 @pytest.mark.parametrize("runs_file", RUNS_FILES, ids=lambda p: p.name)
 def test_runs_files_hold_valid_training_flags(runs_file):
     """Every line of a runs file of benchmarks/parallel_runs.sh is a valid `lc train` run."""
