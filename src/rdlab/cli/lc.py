@@ -17,6 +17,7 @@ import json
 import sys
 
 from rdlab.cli.common import format_table
+from rdlab.coding.quantizers import GRADIENTS
 from rdlab.core.results import _jsonable
 
 POINT_KEYS = (
@@ -69,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "--gradient",
-        choices=("soft", "identity"),
+        choices=GRADIENTS,
         help="quantiser backward pass: soft-to-hard (default) or identity (straight-through)",
     )
     t.add_argument("--lr-coder", type=float, help="Adam learning rate of encoder and decoder")

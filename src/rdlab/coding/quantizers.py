@@ -101,7 +101,7 @@ def dither(n: int, levels: Sequence[int] | int, seed: int, *, dim: int | None = 
     return u.astype(np.float32)
 
 
-def _soft_to_hard(z, centers, sigma: float, soft: bool = False, gradient: str = "soft"):
+def _training_value(z, centers, sigma: float, soft: bool = False, gradient: str = "soft"):
     """Hard nearest level forward; backward the gradient of the soft assignment
     (``gradient="soft"``) or the identity (``"identity"``, straight-through).
 
@@ -233,7 +233,7 @@ class ScalarQuantizer:
         if self.kind != "dq" and u is None:
             raise ValueError(f"the {self.kind} quantizer needs the noise u")
         v = z + u if self.kind == "uq" else z
-        value, _ = _soft_to_hard(
+        value, _ = _training_value(
             v, self.centers(like=z), self.sigma, soft=soft, gradient=self.gradient
         )
         if self.kind == "dq":

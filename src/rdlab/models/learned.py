@@ -503,6 +503,11 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
     sums: dict[str, float] = field(default_factory=_empty_sums)
 
+    def add(self, key: str, value: float) -> None:
+        """Count one step's ``value`` of ``key`` ("mse" or "w1") into the epoch under way."""
+        self.sums[key] += value
+        self.sums[f"n_{key}"] += 1
+
     def log_epoch(self, epoch: int) -> None:
         s = self.sums
         mean = {k: s[k] / s[f"n_{k}"] if s[f"n_{k}"] else math.nan for k in ("mse", "w1")}
@@ -622,8 +627,7 @@ def train_codec(
                     loss.backward()
                     opt_coder.step()
                     mse_log = float(mse.detach())
-                    state.sums["mse"] += mse_log
-                    state.sums["n_mse"] += 1
+                    state.add("mse", mse_log)
                 else:
                     with torch.no_grad():
                         x_hat = codec.reconstruct(x, u, soft=soft)
@@ -634,8 +638,7 @@ def train_codec(
                     loss.backward()
                     opt_critic.step()
                     w1_log = float(w1.detach())
-                    state.sums["w1"] += w1_log
-                    state.sums["n_w1"] += 1
+                    state.add("w1", w1_log)
             state.step = t + 1
             if state.step % per_epoch == 0:
                 state.log_epoch(state.step // per_epoch)
