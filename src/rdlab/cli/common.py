@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rdlab.core.io import check_writable, save_figure_atomic
+from rdlab.core.io import check_writable, write_figure
 from rdlab.core.results import RDCurve, _jsonable
 
 
@@ -128,6 +128,4 @@ def plot_curves(
     ax.grid(alpha=0.3)
     if any(c.label for c in curves):
         ax.legend()
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path)

@@ -237,7 +237,7 @@ def plot_nerd_curve(results, path, *, overwrite: bool) -> None:
     plt = headless_pyplot()
     import numpy as np
 
-    from rdlab.core.io import check_writable, save_figure_atomic
+    from rdlab.core.io import check_writable, write_figure
 
     check_writable(path, overwrite=overwrite)
     fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -263,6 +263,4 @@ def plot_nerd_curve(results, path, *, overwrite: bool) -> None:
     ax.set_title(f"NERD on {results[0].source}")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path)

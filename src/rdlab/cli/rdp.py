@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from rdlab.cli.common import add_output_arguments, emit_curves, parse_float_list
-from rdlab.core.io import check_writable, save_figure_atomic
+from rdlab.core.io import check_writable, write_figure
 from rdlab.core.results import RDCurve
 from rdlab.theory.rdp import PERCEPTION_MEASURES, gaussian_dp_curve
 
@@ -73,9 +73,7 @@ def _plot_dp(curves: list[RDCurve], path: str, *, overwrite: bool, measure: str)
     ax.set_title("Gaussian distortion-perception cross-sections")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    save_figure_atomic(fig, Path(path), dpi=120)
-    plt.close(fig)
+    write_figure(fig, Path(path))
 
 
 def _run_gaussian(args: argparse.Namespace) -> int:

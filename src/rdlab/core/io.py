@@ -62,10 +62,21 @@ def headless_pyplot() -> Any:
     return plt
 
 
-def save_figure_atomic(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
-    """Save a matplotlib figure atomically (format from the destination's suffix)."""
-    fmt = Path(path).suffix.lstrip(".") or "png"
-    return atomic_write(path, lambda p: fig.savefig(p, format=fmt, **kwargs))
+def write_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 120, tight: bool = True) -> Path:
+    """Write a finished matplotlib figure atomically and close it (even if writing fails).
+
+    The format comes from the destination's suffix; ``tight`` applies ``fig.tight_layout()``
+    first. Returns the path written.
+    """
+    import matplotlib.pyplot as plt
+
+    try:
+        if tight:
+            fig.tight_layout()
+        fmt = Path(path).suffix.lstrip(".") or "png"
+        return atomic_write(path, lambda p: fig.savefig(p, format=fmt, dpi=dpi))
+    finally:
+        plt.close(fig)
 
 
 def save_image_grid(images: Any, path: str | os.PathLike, *, cols: int | None = None) -> Path:
@@ -93,8 +104,4 @@ def save_image_grid(images: Any, path: str | os.PathLike, *, cols: int | None = 
     fig, ax = plt.subplots(figsize=(cols * 0.5 + 0.5, rows * 0.5 + 0.5))
     ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None, vmin=0, vmax=1)
     ax.axis("off")
-    fig.tight_layout()
-    try:
-        return save_figure_atomic(fig, path, dpi=110)
-    finally:
-        plt.close(fig)
+    return write_figure(fig, path, dpi=110)

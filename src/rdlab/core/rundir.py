@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rdlab.core.io import atomic_write, save_figure_atomic, write_json_atomic
+from rdlab.core.io import atomic_write, write_json_atomic
 from rdlab.core.results import _jsonable
 
 CHECKPOINT_FORMAT = "rdlab-checkpoint"
@@ -144,9 +144,6 @@ class RunDir:
 
     def read_results(self) -> dict[str, Any]:
         return json.loads(self.results_path.read_text())
-
-    def save_figure(self, fig: Any, name: str, **kwargs: Any) -> Path:
-        return save_figure_atomic(fig, self.path / name, **kwargs)
 
     # -- checkpoints ---------------------------------------------------------------------------
 

@@ -1466,7 +1466,7 @@ def plot_history(result: NERDResult, path: str | Path) -> None:
 
     plt = headless_pyplot()
 
-    from rdlab.core.io import save_figure_atomic
+    from rdlab.core.io import write_figure
 
     h = result.history
     if not h:
@@ -1485,9 +1485,7 @@ def plot_history(result: NERDResult, path: str | Path) -> None:
     a2.set_ylabel("in-batch distortion")
     for a in (a1, a2):
         a.grid(alpha=0.3)
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=110)
-    plt.close(fig)
+    write_figure(fig, path, dpi=110)
 
 
 def save_sample_grid(

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from rdlab.core.distortion import distortion_matrix
-from rdlab.core.io import save_figure_atomic, write_json_atomic
+from rdlab.core.io import write_figure, write_json_atomic
 from rdlab.sources.discretize import discretized_gaussian
 from rdlab.sources.registry import make_source
 from rdlab.theory.gaussian import gaussian_rate_distortion, gaussian_rd_curve
@@ -253,9 +253,7 @@ def _plot(path: Path, results: dict[str, Any]) -> None:
         a3.set_title("digits: learned codec (UQ, d=6, L=4)")
         a3.grid(alpha=0.3)
         a3.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=110)
-    plt.close(fig)
+    write_figure(fig, path, dpi=110)
 
 
 def format_demo(results: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.core.io import save_figure_atomic
+from rdlab.core.io import write_figure
 from rdlab.experiments.registry import register_experiment
 from rdlab.models.retrieval import evaluate_methods, train_clip
 from rdlab.sources.multimodal import make_multimodal_mixture
@@ -183,9 +183,7 @@ def _plot_table(path: Path, tables: dict[str, Any], bits: tuple[int, ...]) -> No
         ax.set_title(f"Table 1, {name} mixture")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path)
 
 
 @register_experiment(
@@ -271,9 +269,7 @@ def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     ax.set_title("Fig. 1: imbalanced synthetic mixture, N = 1000")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure_atomic(fig, Path(out_dir) / "fig1_distortion_rate.png", dpi=120)
-    plt.close(fig)
+    write_figure(fig, Path(out_dir) / "fig1_distortion_rate.png")
     return {
         "preset": preset,
         "seeds": seeds,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.core.io import save_figure_atomic, write_json_atomic
+from rdlab.core.io import write_figure, write_json_atomic
 from rdlab.core.validation import make_rng
 from rdlab.experiments.registry import register_experiment
 from rdlab.theory.rdp import (
@@ -63,9 +63,7 @@ def _plot_surface(path: Path, d: np.ndarray, p: np.ndarray, r: np.ndarray) -> No
     ax.set_zlabel("R(D, P) [bits]")
     ax.set_title("Fig. 1a: R(D, P), standard Gaussian")
     ax.view_init(elev=25, azim=45)
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path)
 
 
 def _plot_sections(path: Path, curves: list) -> None:
@@ -81,9 +79,7 @@ def _plot_sections(path: Path, curves: list) -> None:
     ax.set_title("Fig. 1b: distortion-perception cross-sections")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path)
 
 
 @register_experiment(

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdlab.core.io import headless_pyplot, write_figure
 from rdlab.experiments.registry import register_experiment
 
 PAPER = (
@@ -463,20 +464,6 @@ def _name(prefix: str, **parts: Any) -> str:
     )
 
 
-def _plt():
-    from rdlab.core.io import headless_pyplot
-
-    return headless_pyplot()
-
-
-def _save(fig: Any, path: Path) -> None:
-    from rdlab.core.io import save_figure_atomic
-
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=120)
-    _plt().close(fig)
-
-
 def _finite(v: Any) -> bool:
     return isinstance(v, int | float) and math.isfinite(v)
 
@@ -520,7 +507,7 @@ def table1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             )
         table.append(entry)
 
-    plt = _plt()
+    plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for k, q in enumerate(quants):
         c = f"C{k}"
@@ -546,7 +533,7 @@ def table1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     ax.set_title("Table 1: lambda = 0 end-to-end MSE by quantiser")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    _save(fig, Path(out_dir) / "table1.png")
+    write_figure(fig, Path(out_dir) / "table1.png")
     return {
         **_common(s),
         "table": table,
@@ -640,7 +627,7 @@ def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             }
         )
 
-    plt = _plt()
+    plt = headless_pyplot()
     fig, axes = plt.subplots(2, len(curves), figsize=(5 * len(curves), 7.5), squeeze=False)
     for j, c in enumerate(curves):
         for i, (key, label) in enumerate(
@@ -667,7 +654,7 @@ def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=8)
     fig.suptitle(f"Fig. 4: end-to-end vs universal ({s['data']}, labels = lambda)")
-    _save(fig, Path(out_dir) / "fig4.png")
+    write_figure(fig, Path(out_dir) / "fig4.png")
     return {**_common(s), "curves": curves, "figure": "fig4.png"}
 
 
@@ -718,7 +705,7 @@ def table2_3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             }
         )
 
-    plt = _plt()
+    plt = headless_pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     for ax, key, label in zip(
         axes,
@@ -755,7 +742,7 @@ def table2_3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Tables 2-3: universal models, R = {r:g}, base lambda {s['lam']['base']:g}")
-    _save(fig, Path(out_dir) / "table2_3.png")
+    write_figure(fig, Path(out_dir) / "table2_3.png")
     return {
         **_common(s),
         "rate_bits": r,
@@ -843,7 +830,7 @@ def fig6(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     refine = [by_name[j.name] for j in r_jobs]
     e2e = [by_name[j.name] for j in e_jobs]
 
-    plt = _plt()
+    plt = headless_pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, key, label in zip(
         axes,
@@ -875,7 +862,7 @@ def fig6(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Fig. 6: rate refinability ({s['data']}, labels = lambda)")
-    _save(fig, Path(out_dir) / "fig6.png")
+    write_figure(fig, Path(out_dir) / "fig6.png")
     return {
         **_common(s),
         "parameter_counts": {

@@ -41,7 +41,7 @@ def _plot(path: Path, title: str, series: list[dict[str, Any]], closed=None, cei
 
     plt = headless_pyplot()
 
-    from rdlab.core.io import save_figure_atomic
+    from rdlab.core.io import write_figure
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     if closed is not None:
@@ -57,9 +57,7 @@ def _plot(path: Path, title: str, series: list[dict[str, Any]], closed=None, cei
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure_atomic(fig, path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path)
 
 
 def _gaussian_figure(
@@ -404,7 +402,7 @@ def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
 
     plt = headless_pyplot()
 
-    from rdlab.core.io import save_figure_atomic
+    from rdlab.core.io import write_figure
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     ax.plot(ba["distortion"], ba["rate_bits"], "-", color="C1", label=f"BA on n={ba['n']} samples")
@@ -424,9 +422,7 @@ def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     ax.set_title(f"Fig. 1: NERD vs Blahut-Arimoto on samples, {info['source']}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure_atomic(fig, out_dir / "curve.png", dpi=120)
-    plt.close(fig)
+    write_figure(fig, out_dir / "curve.png")
 
     z = points[0]
     return {

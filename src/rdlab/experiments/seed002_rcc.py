@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from rdlab.coding.rcc import gaussian_operating_point, rcc_guarantee_bits, rcc_measure
-from rdlab.core.io import headless_pyplot, save_figure_atomic
+from rdlab.core.io import headless_pyplot, write_figure
 from rdlab.experiments.registry import register_experiment
 from rdlab.sources.registry import gaussian20_variances, make_source
 from rdlab.theory.gaussian import reverse_water_filling_at_rate
@@ -204,9 +204,7 @@ def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     ax.set_title(f"Fig. 9: RCC with exact Q_Y*, {SOURCE}, n = {cfg['n_samples']}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure_atomic(fig, Path(out_dir) / "fig9_rcc_gaussian.png", dpi=120)
-    plt.close(fig)
+    write_figure(fig, Path(out_dir) / "fig9_rcc_gaussian.png")
     gaps = [p["rate_bits"] - p["rate_distortion_bits"] for p in points]
     return {
         "source": SOURCE,
@@ -256,9 +254,7 @@ def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Fig. 14: effect of N, {SOURCE}, R(D) = {op.rate_bits:.2f} bits")
-    fig.tight_layout()
-    save_figure_atomic(fig, Path(out_dir) / "fig14_rcc_vs_n.png", dpi=120)
-    plt.close(fig)
+    write_figure(fig, Path(out_dir) / "fig14_rcc_vs_n.png")
     return {
         "source": SOURCE,
         "n_samples": cfg["n_samples"],
@@ -361,9 +357,7 @@ def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     ax.set_title(f"Fig. 19: RCC with a learned Q_Y, {SOURCE}, n = {cfg['n_samples']}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure_atomic(fig, Path(out_dir) / "fig19_rcc_learned_q.png", dpi=120)
-    plt.close(fig)
+    write_figure(fig, Path(out_dir) / "fig19_rcc_learned_q.png")
     return {
         "source": SOURCE,
         "n_samples": cfg["n_samples"],
@@ -488,8 +482,7 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
                 "(b) source images (top) and RCC reconstructions", loc="left", fontsize=9
             )
     fig.suptitle("Fig. 10 / 11(b): reverse channel coding with Q_Y learned by NERD")
-    save_figure_atomic(fig, Path(out_dir) / "fig10_nerd_rcc_images.png", dpi=120)
-    plt.close(fig)
+    write_figure(fig, Path(out_dir) / "fig10_nerd_rcc_images.png", tight=False)
     return {
         "source": source,
         "data": "RDLAB_DATA" if source == "mnist" else "embedded (scikit-learn digits)",

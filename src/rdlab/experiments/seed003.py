@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.core.io import headless_pyplot, save_figure_atomic
+from rdlab.core.io import headless_pyplot, write_figure
 from rdlab.experiments.registry import register_experiment
 from rdlab.solvers.ecot import binary_cr_lp, binary_ncr_program
 from rdlab.theory.ecot import (
@@ -121,9 +121,7 @@ def fig3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             }
         )
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    save_figure_atomic(fig, Path(out_dir) / "fig3_binary.png", dpi=120)
-    plt.close(fig)
+    write_figure(fig, Path(out_dir) / "fig3_binary.png")
     return {
         "panels": panels,
         "lp_vs_eq25_max_abs_error": max(p["lp_vs_eq25_max_abs_error"] for p in panels),
@@ -180,8 +178,6 @@ def fig8(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             }
         )
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    save_figure_atomic(fig, Path(out_dir) / "fig8_gaussian.png", dpi=120)
-    plt.close(fig)
+    write_figure(fig, Path(out_dir) / "fig8_gaussian.png")
     del seed  # closed forms only; no randomness
     return {"panels": panels, "figures": ["fig8_gaussian.png"]}
