@@ -204,12 +204,27 @@ def partition(args) -> list[dict]:
     return rows
 
 
+LAST_EPOCHS = 5
+"""Epochs averaged for the official code's figure: the mean test loss of the last epochs."""
+
+
+def _curve(history: list[dict]) -> dict:
+    """Best epoch, its test MSE, and the mean test MSE of the last epochs (``--track-test``)."""
+    curve = [(h["epoch"], h["test_mse"]) for h in history if h.get("test_mse") is not None]
+    if not curve:
+        return {"best_epoch": None, "mse_best": None, "mse_last_mean": None}
+    best_epoch, best = min(curve, key=lambda eh: eh[1])
+    tail = [v for _, v in curve[-LAST_EPOCHS:]]
+    return {"best_epoch": best_epoch, "mse_best": best, "mse_last_mean": sum(tail) / len(tail)}
+
+
 def summary(args) -> list[dict]:
     """One row per finished run found under ``--out`` (any depth), by name.
 
     For an end-to-end MNIST model at lambda = 0 on the paper preset whose (d, L) is a point
     of Table 1, the row carries the paper's MSE for its quantiser and the relative
-    difference.
+    difference. Runs trained with ``--track-test`` also show their best epoch's test MSE and
+    the mean over the last ``LAST_EPOCHS`` epochs.
     """
     rate_of = {(d, levels): r for r, d, levels in TABLE1_RATES}
     rows = []
@@ -252,6 +267,7 @@ def summary(args) -> list[dict]:
                 "rate_entropy_bits": res["rate_entropy_bits"],
                 "rate_bits": res["rate_bits"],
                 "train_seconds": res["train_seconds"],
+                **_curve(res.get("history", [])),
             }
         )
     return rows
@@ -274,6 +290,8 @@ def _markdown_summary(rows: list[dict], meta: dict) -> str:
             f"{r['rate_entropy_bits']:.2f}",
             f"{r['rate_bits']:.2f}",
             f"{r['train_seconds']:.0f}",
+            "" if r["mse_best"] is None else f"{r['mse_best']:.4f} (epoch {r['best_epoch']})",
+            "" if r["mse_last_mean"] is None else f"{r['mse_last_mean']:.4f}",
         ]
         for r in rows
     ]
@@ -292,8 +310,11 @@ def _markdown_summary(rows: list[dict], meta: dict) -> str:
         "entropy bits",
         "real bits",
         "train s",
+        "best epoch's test MSE",
+        f"mean test MSE, last {LAST_EPOCHS} epochs",
     ]
-    return _md_table(header, cells, [])
+    notes = ["The last two columns need a run trained with --track-test."]
+    return _md_table(header, cells, notes)
 
 
 def _markdown_partition(rows: list[dict], meta: dict) -> str:

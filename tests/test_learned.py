@@ -183,6 +183,28 @@ def test_soft_epochs_change_only_the_first_epochs(tmp_path):
         tiny(soft_epochs=-1)
 
 
+@pytest.mark.parametrize("quantizer", ["uq", "nq"])
+def test_tracking_the_test_mse_leaves_training_unchanged(tmp_path, quantizer):
+    """Per-epoch test MSEs are logged, the weights are those of an untracked run, and the
+    last epoch's value is the final distortion (same dither, same weights)."""
+    cfg = tiny(quantizer=quantizer, lam=0.02, epochs=3)
+    plain = learned_run(cfg, tmp_path / "plain", seed=2)
+    part = learned_run(cfg, tmp_path / "cut", seed=2, track_test=True, stop_after=13)
+    assert not part["finished"]
+    res = learned_run(cfg, tmp_path / "cut", seed=2, track_test=True, resume=True)
+    from safetensors.torch import load_file
+
+    a = load_file(str(tmp_path / "plain" / "model.safetensors"))
+    b = load_file(str(tmp_path / "cut" / "model.safetensors"))
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    curve = [h["test_mse"] for h in res["history"]]
+    assert len(curve) == 3 and all(0 < v < 0.2 for v in curve)
+    assert curve[-1] == res["distortion"] == plain["distortion"]
+    assert "test_mse" not in plain["history"][0]
+    assert [h["mse"] for h in res["history"]] == [h["mse"] for h in plain["history"]]
+
+
 def test_universal_mode_freezes_the_encoder(base_run, tmp_path):
     base, _ = base_run
     cfg = tiny(quantizer="uq", lam=0.03, mode="universal")
@@ -308,6 +330,7 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
                 "1",
                 "--gradient",
                 "identity",
+                "--track-test",
                 "--no-progress",
                 "--out",
                 str(out),
@@ -316,7 +339,10 @@ def test_cli_train_eval_encode_decode(base_run, tmp_path, capsys):
         )
         == 0
     )
-    assert json.loads(capsys.readouterr().out)["points"][0]["distortion"] > 0
+    distortion = json.loads(capsys.readouterr().out)["points"][0]["distortion"]
+    assert distortion > 0
+    history = json.loads((out / "results.json").read_text())["history"]
+    assert [h["test_mse"] for h in history] == [distortion]
     saved = json.loads((out / "config.json").read_text())["config"]
     assert (saved["warmup_lam"], saved["warmup_epochs"]) == (0.01, 1)
     assert (saved["sigma"], saved["lr_coder"], saved["soft_epochs"]) == (0.5, 3e-3, 1)

@@ -91,6 +91,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, help="run directory")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
     t.add_argument("--overwrite", action="store_true", help="replace the run in --out")
+    t.add_argument(
+        "--track-test",
+        action="store_true",
+        help="log the test MSE after every epoch in the run's history (learning curve)",
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.set_defaults(func=_train)
@@ -173,6 +178,7 @@ def _train(args: argparse.Namespace) -> int:
         resume=args.resume,
         overwrite=args.overwrite,
         progress=not args.no_progress,
+        track_test=args.track_test,
     )
     _print_point(args, res, header={"run": args.out})
     return 0

@@ -494,9 +494,10 @@ class TrainState:
     """Training progress: steps done, the history and the sums of the epoch under way.
 
     ``history`` has one entry per epoch: ``mse``, the mean training-batch MSE of the epoch's
-    coder steps, and ``w1_train``, the mean W1 estimate of its critic steps (NaN, null in
-    JSON, without a critic). ``sums`` accumulates the epoch under way, so a run cut in the
-    middle of an epoch and resumed logs the same means.
+    coder steps, ``w1_train``, the mean W1 estimate of its critic steps (NaN, null in JSON,
+    without a critic), and whatever the ``on_epoch`` hook of :func:`train_codec` adds
+    (``test_mse`` with ``learned_run(track_test=True)``). ``sums`` accumulates the epoch under
+    way, so a run cut in the middle of an epoch and resumed logs the same means.
     """
 
     step: int = 0
@@ -508,10 +509,11 @@ class TrainState:
         self.sums[key] += value
         self.sums[f"n_{key}"] += 1
 
-    def log_epoch(self, epoch: int) -> None:
+    def log_epoch(self, epoch: int, **extra: float) -> None:
+        """Close epoch ``epoch`` (1-based): append its means and ``extra`` fields to the history."""
         s = self.sums
         mean = {k: s[k] / s[f"n_{k}"] if s[f"n_{k}"] else math.nan for k in ("mse", "w1")}
-        self.history.append({"epoch": epoch, "mse": mean["mse"], "w1_train": mean["w1"]})
+        self.history.append({"epoch": epoch, "mse": mean["mse"], "w1_train": mean["w1"], **extra})
         self.sums = _empty_sums()
 
 
@@ -526,6 +528,14 @@ def _gradient_penalty(critic: Any, real: Any, fake: Any, generator: Any):
 
 def _lr_factor(cfg: LearnedConfig, epoch: int) -> float:
     return cfg.lr_decay_factor ** sum(1 for e in cfg.lr_decay_epochs if epoch >= e)
+
+
+def _set_training_modes(mods: dict[str, Any], parts: tuple[str, ...]) -> None:
+    """Trained parts and the critic in train mode; frozen parts in eval mode, without gradients."""
+    for name, m in mods.items():
+        m.train(name in parts or name == "critic")
+        for p in m.parameters():
+            p.requires_grad_(name in parts or name == "critic")
 
 
 def trainable_parts(cfg: LearnedConfig) -> tuple[str, ...]:
@@ -551,6 +561,7 @@ def train_codec(
     on_checkpoint: Callable[[TrainState, dict[str, Any]], None] | None = None,
     checkpoint_every: int | None = None,
     stop_after: int | None = None,
+    on_epoch: Callable[[LearnedCodec], dict[str, float]] | None = None,
     progress: bool = False,
     desc: str = "lc",
 ) -> TrainState:
@@ -560,6 +571,9 @@ def train_codec(
     ``optim_critic.*``). ``on_checkpoint(state, optimizer_tensors)`` is called every
     ``checkpoint_every`` steps (default: each epoch) and at the end; ``stop_after`` ends the run
     after that many steps in total (as an interruption would), checkpointing first.
+    ``on_epoch(codec)`` runs at the end of each epoch and returns fields for that epoch's
+    history entry (e.g. a test MSE); it may switch modules to eval mode and must not touch
+    their parameters or the global random state. Training resumes in the right modes after it.
     """
     import torch
     from tqdm.auto import tqdm
@@ -585,10 +599,7 @@ def train_codec(
         load_optimizer_tensors(opt_coder, tensors, "optim_coder")
         load_optimizer_tensors(opt_critic, tensors, "optim_critic")
     # Frozen parts stay in eval mode: parameters and BatchNorm statistics never change.
-    for name, m in mods.items():
-        m.train(name in parts or name == "critic")
-        for p in m.parameters():
-            p.requires_grad_(name in parts or name == "critic")
+    _set_training_modes(mods, parts)
     cycle = cfg.n_critic + 1
     end = total if stop_after is None else min(total, stop_after)
     bar = tqdm(total=total, initial=state.step, desc=desc, disable=not progress, leave=False)
@@ -641,7 +652,11 @@ def train_codec(
                     state.add("w1", w1_log)
             state.step = t + 1
             if state.step % per_epoch == 0:
-                state.log_epoch(state.step // per_epoch)
+                extra = {}
+                if on_epoch is not None:
+                    extra = on_epoch(codec)
+                    _set_training_modes(mods, parts)
+                state.log_epoch(state.step // per_epoch, **extra)
             bar.set_postfix(mse=f"{mse_log:.4f}", w1=f"{w1_log:.3f}", refresh=False)
             bar.update(1)
             if on_checkpoint is not None and (state.step % every == 0 or state.step == end):
@@ -700,6 +715,7 @@ def learned_run(
     progress: bool = False,
     stop_after: int | None = None,
     evaluate: bool = True,
+    track_test: bool = False,
 ) -> dict[str, Any]:
     """Train one learned codec into the run directory ``out`` and evaluate it.
 
@@ -707,7 +723,10 @@ def learned_run(
     ``model.safetensors`` (weights, critic and the categorical coding model fitted on the
     training symbols), ``results.json`` (:func:`rdlab.models.learned_eval.evaluate_codec`) and
     ``samples.png``. Returns the results dict. ``base`` is the end-to-end run that universal
-    and refinement models build on.
+    and refinement models build on. ``track_test`` adds each epoch's test MSE (eval mode, the
+    final evaluation's dither) to the history as ``test_mse``, the learning curve the official
+    code reports; it does not change the training, and the last epoch's value is the final
+    ``distortion``.
     """
     import torch
 
@@ -761,6 +780,21 @@ def learned_run(
             architecture=cfg.architecture(),
         )
 
+    on_epoch = None
+    if track_test:
+        from rdlab.models.learned_eval import eval_distortion
+
+        x_te = torch.from_numpy(
+            check_images(
+                "test images",
+                load_split(cfg.data, "test", data_dir=data_dir, n=cfg.n_test),
+                IMAGE_SHAPES[cfg.family],
+            )
+        )
+
+        def on_epoch(c: LearnedCodec) -> dict[str, float]:
+            return {"test_mse": eval_distortion(c, x_te, seed=seed)}
+
     label = f"lc {cfg.data} {cfg.quantizer} R={cfg.rate_bound_bits:.3g} lam={cfg.lam:g}"
     t0 = time.perf_counter()
     state = train_codec(
@@ -771,6 +805,7 @@ def learned_run(
         tensors=opt_tensors,
         on_checkpoint=save,
         stop_after=stop_after,
+        on_epoch=on_epoch,
         progress=progress,
         desc=label,
     )

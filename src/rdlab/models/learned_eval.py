@@ -197,6 +197,22 @@ def _critic_w1(critic: Any, real: Any, fake: Any, device: str, batch: int = 1000
     return tot_r / real.shape[0] - tot_f / fake.shape[0]
 
 
+def _test_symbols_and_recon(codec: LearnedCodec, x_test: Any, seed: int):
+    """Symbols and reconstructions of the test images under the evaluation dither of ``seed``."""
+    u = dither(int(x_test.shape[0]), codec.config.levels_per_dim, step_seed(seed, EVAL_SEED_INDEX))
+    return _symbols_and_recon(codec, x_test, u, codec.config.eval_batch, recon=True)
+
+
+def eval_distortion(codec: LearnedCodec, x_test: Any, *, seed: int = 0) -> float:
+    """Test MSE per pixel of ``codec`` (eval mode), exactly as :func:`evaluate_codec` measures it.
+
+    ``x_test`` is a float32 tensor (n, C, H, W) in [0, 1]; ``seed`` is the run's seed, which
+    fixes the dither of UQ and the decoder noise of NQ. Leaves the codec in eval mode.
+    """
+    _, x_hat = _test_symbols_and_recon(codec, x_test, seed)
+    return float(((x_hat - x_test) ** 2).mean())
+
+
 def evaluate_codec(
     codec: LearnedCodec,
     rd: RunDir | None = None,
@@ -221,8 +237,7 @@ def evaluate_codec(
         x_test = torch.from_numpy(check_images("test images", x_np, IMAGE_SHAPES[cfg.family]))
     n = int(x_test.shape[0])
     eval_seed = step_seed(seed, EVAL_SEED_INDEX)
-    u = dither(n, levels, eval_seed)
-    s, x_hat = _symbols_and_recon(codec, x_test, u, cfg.eval_batch, recon=True)
+    s, x_hat = _test_symbols_and_recon(codec, x_test, seed)
     mse = float(((x_hat - x_test) ** 2).mean())
     per_image = ((x_hat - x_test) ** 2).flatten(1).mean(1)
     mse_se = float(per_image.std(unbiased=True) / math.sqrt(n)) if n > 1 else math.nan
@@ -363,6 +378,7 @@ __all__ = [
     "decode_stream",
     "encode_file",
     "encode_images",
+    "eval_distortion",
     "evaluate_codec",
     "finish_model",
     "fresh_critic_w1",
