@@ -44,3 +44,48 @@ def test_write_figure_writes_and_closes(tmp_path):
         write_figure(fig, tmp_path / "f.xyz")
     assert not plt.fignum_exists(fig.number)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png"]
+
+
+def test_overwrite_removes_only_the_runs_own_files(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    from rdlab.core.rundir import RunDir
+
+    rd = RunDir(tmp_path / "run")
+    assert rd.open({"lr": 1}) is False
+    rd.write_results({"rate_bits": 1.0})
+    rd.save_checkpoint("model", {"w": torch.zeros(2)}, {"step": 1}, architecture={"a": 1})
+    rd.figure_path("samples.png").write_bytes(b"png")
+    mine = {"notes.json": b"{}", "plot.png": b"png", "weights.safetensors": b""}
+    save_file({"w": torch.ones(1)}, str(rd.path / "weights.safetensors"))  # not rdlab's
+    for name, data in mine.items():
+        if data:
+            (rd.path / name).write_bytes(data)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        rd.open({"lr": 2})
+    assert [p.name for p in rd.own_files()] == [
+        "config.json",
+        "model.safetensors",
+        "results.json",
+        "samples.png",
+    ]
+    assert rd.open({"lr": 2}, overwrite=True) is False
+    assert sorted(p.name for p in rd.path.iterdir()) == ["config.json", *sorted(mine)]
+    assert rd.read_config() == {"lr": 2}
+
+
+def test_a_new_run_never_overwrites_files_it_would_write(tmp_path):
+    from rdlab.core.rundir import RunDir
+
+    rd = RunDir(tmp_path)
+    (tmp_path / "samples.png").write_bytes(b"mine")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"samples\.png"):
+        rd.open({"lr": 1})
+    assert not rd.config_path.exists()
+    assert rd.open({"lr": 1}, overwrite=True) is False
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert not (tmp_path / "samples.png").exists()
+    with pytest.raises(ValueError, match="figure name"):
+        rd.figure_path("other.png")

@@ -4,14 +4,17 @@ Layout of ``runs/<name>/``::
 
     config.json                 what the run is (written when it starts)
     results.json                what it found (written when it ends)
-    *.png                       plots
+    samples.png, training.png   figures (``RunDir.FIGURES``)
     <name>.safetensors          checkpoints (weights, optimizer state, step), written atomically
 
 Rules:
 
-- an existing run is never overwritten unless ``overwrite=True`` (its known files are then
-  removed first) and never silently continued: ``resume=True`` continues it only if its
-  ``config.json`` equals the new configuration (the differing keys are named otherwise);
+- an existing run is never overwritten unless ``overwrite=True`` and never silently
+  continued: ``resume=True`` continues it only if its ``config.json`` equals the new
+  configuration (the differing keys are named otherwise);
+- ``overwrite=True`` removes the run's own files only (the names above; a safetensors file
+  only if it is an rdlab checkpoint): anything else in the folder stays; a new run in a folder
+  that holds no run but files of those names needs ``overwrite=True`` too;
 - checkpoints are safetensors files (never pickle); their metadata records a format version,
   the architecture of the model that wrote them and the training step, and loading one written
   by another architecture raises a clear :class:`ValueError`.
@@ -48,6 +51,17 @@ def _diff_keys(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[s
     return keys
 
 
+def _is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is a safetensors file written by :meth:`RunDir.save_checkpoint`."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return (fh.metadata() or {}).get("format") == CHECKPOINT_FORMAT
+    except Exception:  # not readable as safetensors: not ours
+        return False
+
+
 class RunDir:
     """A run directory (see the module docstring).
 
@@ -67,7 +81,10 @@ class RunDir:
     1.0
     """
 
-    KNOWN_SUFFIXES = (".json", ".png", ".safetensors")
+    FIGURES = ("samples.png", "training.png")
+    """Figures a run may write (:meth:`figure_path`); with ``config.json``, ``results.json``
+    and the rdlab checkpoints they are the run's own files, the only ones :meth:`clear`
+    removes."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -116,20 +133,41 @@ class RunDir:
                     f"{self.path} already holds a run; pass --resume to continue it or "
                     "--overwrite to replace it"
                 )
-            self.clear()
         elif resume and not self.path.exists():
             raise FileNotFoundError(f"cannot resume {self.path}: no such run directory")
+        elif not overwrite and (clash := [p.name for p in self.own_files()]):
+            raise FileExistsError(
+                f"{self.path} holds no run but has {', '.join(clash)}, which a run would "
+                "overwrite; pass --overwrite to replace them or use another directory"
+            )
+        self.clear()
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.config_path, cfg)
         return False
 
-    def clear(self) -> None:
-        """Remove the run's own files (config, results, plots, checkpoints); keep anything else."""
+    def own_files(self) -> list[Path]:
+        """The run's files present: ``config.json``, ``results.json``, the :attr:`FIGURES` and
+        every safetensors file that is an rdlab checkpoint (by its metadata)."""
         if not self.path.is_dir():
-            return
-        for p in self.path.iterdir():
-            if p.is_file() and p.suffix in self.KNOWN_SUFFIXES:
-                p.unlink()
+            return []
+        names = {self.config_path.name, self.results_path.name, *self.FIGURES}
+        return sorted(
+            p
+            for p in self.path.iterdir()
+            if p.is_file()
+            and (p.name in names or (p.suffix == ".safetensors" and _is_checkpoint(p)))
+        )
+
+    def clear(self) -> None:
+        """Remove the run's own files (:meth:`own_files`); keep anything else."""
+        for p in self.own_files():
+            p.unlink()
+
+    def figure_path(self, name: str) -> Path:
+        """Where the run writes its figure ``name``, one of :attr:`FIGURES`."""
+        if name not in self.FIGURES:
+            raise ValueError(f"figure name must be one of {', '.join(self.FIGURES)}, got {name!r}")
+        return self.path / name
 
     def read_config(self) -> dict[str, Any]:
         try:

@@ -1398,9 +1398,9 @@ def nerd_point(
     )
     if rd is not None:
         rd.write_results(result.to_dict())
-        plot_history(result, rd.path / "training.png")
+        plot_history(result, rd.figure_path("training.png"))
         if len(shape) == 3:
-            save_sample_grid(generator, rd.path / "samples.png", seed=seed, device=device)
+            save_sample_grid(generator, rd.figure_path("samples.png"), seed=seed, device=device)
     return result
 
 

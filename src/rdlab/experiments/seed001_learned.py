@@ -334,7 +334,7 @@ class _Models:
             "data_dir": self.s["data_dir"],
             "device": self.s["device"],
             "resume": resume,
-            "overwrite": rd.exists() and not resume,
+            "overwrite": not resume,  # the reproduction's own sub-run folder
             "progress": False,
         }
 

@@ -281,7 +281,7 @@ def evaluate_codec(
         k = min(16, n)
         save_image_grid(
             np.concatenate([x_test[:k].numpy(), x_hat[:k].numpy()]),
-            rd.path / "samples.png",
+            rd.figure_path("samples.png"),
             cols=k,
         )
     return out
