@@ -347,6 +347,14 @@ def check_images(name: str, images: object, shape: tuple[int, ...]) -> np.ndarra
     return a.astype(np.float32)
 
 
+def split_images(cfg: LearnedConfig, split: str, data_dir: str | Path | None = None) -> np.ndarray:
+    """The ``split`` images of ``cfg``'s data set (its first ``n_train`` / ``n_test``) as float32
+    ``(n, C, H, W)`` in [0, 1], checked against the architecture's image shape."""
+    n = cfg.n_train if split == "train" else cfg.n_test
+    images = load_split(cfg.data, split, data_dir=data_dir, n=n)
+    return check_images(f"{split} images", images, IMAGE_SHAPES[cfg.family])
+
+
 # -- the model ---------------------------------------------------------------------------------
 
 
@@ -741,11 +749,7 @@ def learned_run(
     if base is not None:
         base_cfg, base_tensors = _load_base(base, cfg)
         base_info = {"path": str(base), "lam": base_cfg.lam}
-    x_tr = check_images(
-        "train images",
-        load_split(cfg.data, "train", data_dir=data_dir, n=cfg.n_train),
-        IMAGE_SHAPES[cfg.family],
-    )
+    x_tr = split_images(cfg, "train", data_dir)
     run_config = {
         "kind": "learned-codec",
         "config": cfg.to_dict(),
@@ -780,17 +784,11 @@ def learned_run(
             architecture=cfg.architecture(),
         )
 
-    on_epoch = None
+    on_epoch = x_te = None
     if track_test:
         from rdlab.models.learned_eval import eval_distortion
 
-        x_te = torch.from_numpy(
-            check_images(
-                "test images",
-                load_split(cfg.data, "test", data_dir=data_dir, n=cfg.n_test),
-                IMAGE_SHAPES[cfg.family],
-            )
-        )
+        x_te = torch.from_numpy(split_images(cfg, "test", data_dir))
 
         def on_epoch(c: LearnedCodec) -> dict[str, float]:
             return {"test_mse": eval_distortion(c, x_te, seed=seed)}
@@ -818,7 +816,9 @@ def learned_run(
     finish_model(codec, rd, torch.from_numpy(x_tr), seed=seed, config_dict=run_config)
     if not evaluate:
         return {"finished": True, "train_seconds": train_s}
-    results = evaluate_codec(codec, rd, seed=seed, data_dir=data_dir, progress=progress)
+    results = evaluate_codec(
+        codec, rd, seed=seed, data_dir=data_dir, x_test=x_te, progress=progress
+    )
     results = {
         **results,
         "train_seconds": round(train_s, 2),
@@ -844,6 +844,7 @@ __all__ = [
     "learned_run",
     "load_split",
     "preset_config",
+    "split_images",
     "steps_per_epoch",
     "train_codec",
     "trainable_parts",

@@ -49,7 +49,7 @@ from rdlab.models.learned import (
     LearnedCodec,
     LearnedConfig,
     check_images,
-    load_split,
+    split_images,
 )
 
 FIT_SEED_INDEX = 7 * 10**9
@@ -233,8 +233,7 @@ def evaluate_codec(
     cfg = codec.config
     levels = cfg.levels_per_dim
     if x_test is None:
-        x_np = load_split(cfg.data, "test", data_dir=data_dir, n=cfg.n_test)
-        x_test = torch.from_numpy(check_images("test images", x_np, IMAGE_SHAPES[cfg.family]))
+        x_test = torch.from_numpy(split_images(cfg, "test", data_dir))
     n = int(x_test.shape[0])
     eval_seed = step_seed(seed, EVAL_SEED_INDEX)
     s, x_hat = _test_symbols_and_recon(codec, x_test, seed)
