@@ -57,11 +57,10 @@ def test_overwrite_removes_only_the_runs_own_files(tmp_path):
     rd.write_results({"rate_bits": 1.0})
     rd.save_checkpoint("model", {"w": torch.zeros(2)}, {"step": 1}, architecture={"a": 1})
     rd.figure_path("samples.png").write_bytes(b"png")
-    mine = {"notes.json": b"{}", "plot.png": b"png", "weights.safetensors": b""}
+    (rd.path / "notes.json").write_text("{}")
+    (rd.path / "plot.png").write_bytes(b"png")
     save_file({"w": torch.ones(1)}, str(rd.path / "weights.safetensors"))  # not rdlab's
-    for name, data in mine.items():
-        if data:
-            (rd.path / name).write_bytes(data)
+    mine = ["notes.json", "plot.png", "weights.safetensors"]
     with pytest.raises(FileExistsError, match="--overwrite"):
         rd.open({"lr": 2})
     assert [p.name for p in rd.own_files()] == [
@@ -71,7 +70,7 @@ def test_overwrite_removes_only_the_runs_own_files(tmp_path):
         "samples.png",
     ]
     assert rd.open({"lr": 2}, overwrite=True) is False
-    assert sorted(p.name for p in rd.path.iterdir()) == ["config.json", *sorted(mine)]
+    assert sorted(p.name for p in rd.path.iterdir()) == ["config.json", *mine]
     assert rd.read_config() == {"lr": 2}
 
 

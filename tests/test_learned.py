@@ -101,10 +101,9 @@ def test_resume_is_bit_identical(tmp_path):
 
 
 def _train_state(run) -> dict:
-    from safetensors import safe_open
+    from rdlab.core.rundir import RunDir
 
-    with safe_open(str(run / "train.safetensors"), "pt") as f:
-        return json.loads(f.metadata()["state"])
+    return RunDir(run).load_checkpoint("train")[1]
 
 
 def test_history_holds_epoch_means(tmp_path):
