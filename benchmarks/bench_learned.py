@@ -62,7 +62,7 @@ def _run(cfg, out: Path, seed: int, data_dir, base=None, device: str = "cpu"):
         device=device,
         resume=rd.exists(),
         progress=True,
-    )
+    ).to_dict()
     res["wall_seconds"] = round(time.perf_counter() - t0, 1)
     res["load_average_end"] = round(os.getloadavg()[0], 2)
     rd.write_results(res)
@@ -141,15 +141,9 @@ def partition(args) -> list[dict]:
     import torch
     from sklearn.cluster import KMeans
 
-    from rdlab.coding.quantizers import dither
     from rdlab.core.torch_state import step_seed
-    from rdlab.models.learned import load_split
-    from rdlab.models.learned_eval import (
-        EVAL_SEED_INDEX,
-        FIT_SEED_INDEX,
-        _symbols_and_recon,
-        load_codec,
-    )
+    from rdlab.models.learned import learned_codec, load_model, load_split
+    from rdlab.models.learned.evaluation import EVAL_SEED_INDEX, FIT_SEED_INDEX
 
     x = {
         split: torch.from_numpy(load_split("mnist", split, data_dir=args.data_dir)).float() / 255
@@ -158,15 +152,15 @@ def partition(args) -> list[dict]:
     rows, cells = [], None
     for q in args.quantizers.split(","):
         run = Path(args.out) / f"table1-{q}{_suffix(args)}"
-        codec, _, _ = load_codec(run)
-        cfg, seed = codec.config, json.loads((run / "config.json").read_text())["seed"]
+        model, coding_model, identity = load_model(run)
+        codec = learned_codec(model, coding_model, identity)
+        cfg, seed = model.config, json.loads((run / "config.json").read_text())["seed"]
         cells = cfg.levels**cfg.latent_dim
         weights = torch.tensor([cfg.levels**i for i in range(cfg.latent_dim)])
         code = {}
         for split, index in (("train", FIT_SEED_INDEX), ("test", EVAL_SEED_INDEX)):
             # the symbols the run's evaluation sends (same dither seeds)
-            u = dither(x[split].shape[0], cfg.levels_per_dim, step_seed(seed, index))
-            s, _ = _symbols_and_recon(codec, x[split], u, cfg.eval_batch, recon=False)
+            s = codec.symbols(x[split].numpy(), seed=step_seed(seed, index))
             code[split] = (torch.from_numpy(s) * weights).sum(1)
         centres = torch.stack(
             [

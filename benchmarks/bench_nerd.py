@@ -76,8 +76,8 @@ def main() -> int:
                 "distortion": res.distortion,
                 "distortion_stderr": res.estimate.distortion_stderr,
                 "closed_form_rate_bits": res.closed_form_rate_bits,
-                "gap_bits": res.gap_to_closed_form_bits,
-                "gap_stderr_bits": res.estimate.tangent_stderr_bits,
+                "excess_rate_bits": res.excess_rate_bits,
+                "excess_rate_stderr_bits": res.estimate.tangent_stderr_bits,
                 "train_seconds": res.train_seconds,
                 "eval_seconds": res.eval_seconds,
                 "wall_seconds": wall,
@@ -103,17 +103,21 @@ def main() -> int:
     ref = args.exact_reference
     print(
         "| λ (nats) | slope (bits/unit D) | R̂ ± s.e. (bits) | D̂ ± s.e. | R(D̂) closed form "
-        "| gap ± s.e. (bits) | train (s) | eval (s) | total (s) |"
-        + (" gap of exact Q_Y* (bits) |" if ref else "")
+        "| R - R(D) ± s.e. (bits) | train (s) | eval (s) | total (s) |"
+        + (" R - R(D) of exact Q_Y* (bits) |" if ref else "")
     )
     print("|---|---|---|---|---|---|---|---|---|" + ("---|" if ref else ""))
     for r in rows:
         print(
             f"| {r['lambda_nats']:g} | {r['slope_bits']:.4f} | {r['rate_bits']:.3f} ± "
             f"{r['rate_stderr_bits']:.3f} | {r['distortion']:.4f} ± {r['distortion_stderr']:.4f} "
-            f"| {r['closed_form_rate_bits']:.3f} | {r['gap_bits']:+.3f} ± {r['gap_stderr_bits']:.3f} "
+            f"| {r['closed_form_rate_bits']:.3f} | {r['excess_rate_bits']:+.3f} ± {r['excess_rate_stderr_bits']:.3f} "
             f"| {r['train_seconds']:.0f} | {r['eval_seconds']:.0f} | {r['wall_seconds']:.0f} |"
-            + (f" {r['exact_gap_bits']:+.3f} ± {r['exact_gap_stderr_bits']:.3f} |" if ref else "")
+            + (
+                f" {r['exact_excess_rate_bits']:+.3f} ± {r['exact_excess_rate_stderr_bits']:.3f} |"
+                if ref
+                else ""
+            )
         )
     print(f"\nconfig: {json.dumps(meta)}")
     return 0
@@ -148,8 +152,8 @@ def exact_reference(res, cfg, seed: int, split_samples) -> dict:
     return {
         "exact_rate_bits": est.rate_bits,
         "exact_distortion": est.distortion,
-        "exact_gap_bits": gap,
-        "exact_gap_stderr_bits": est.tangent_stderr_bits,
+        "exact_excess_rate_bits": gap,
+        "exact_excess_rate_stderr_bits": est.tangent_stderr_bits,
         "optimal_distortion": d_star,
     }
 

@@ -20,39 +20,39 @@ import math
 import os
 import platform
 
-from rdlab.coding.rcc import gaussian_operating_point, rcc_measure
+from rdlab.coding.codec import measure_codec
+from rdlab.coding.rcc import RCCCodec, gaussian_operating_point
 from rdlab.sources.registry import gaussian20_variances, make_source
 from rdlab.theory.gaussian import reverse_water_filling_at_rate
 
 
 def _point(x, op, n_cand, method, seed, workers):
-    m = rcc_measure(
-        x,
+    codec = RCCCodec(
         op.output,
         slope=op.slope,
         n_candidates=n_cand,
-        seed=seed,
         zipf_rate_bits=op.rate_bits,
         method=method,
         workers=workers,
     )
+    m = measure_codec(codec, x, seed=seed)
     return {
         "method": method,
         "n_candidates": n_cand,
         "log2_n": round(math.log2(n_cand)),
-        "rate_distortion_bits": op.rate_bits,
+        "closed_form_rate_bits": op.rate_bits,
         "target_distortion": op.distortion,
         "slope": op.slope,
-        "file_bits": m["file_bits"],
-        "payload_bits": m["rate_bits"],
-        "information_bits": m["information_bits"],
-        "distortion": m["distortion"],
-        "distortion_se": m["distortion_standard_error"],
-        "gap_to_rd_bits": m["rate_bits"] - op.rate_bits,
-        "guarantee_bits": op.guarantee_bits,
-        "margin_to_guarantee_bits": op.guarantee_bits - m["rate_bits"],
-        "encode_samples_per_s": m["encode_samples_per_second"],
-        "decode_samples_per_s": m["decode_samples_per_second"],
+        "rate_bits": m.rate_bits,
+        "rate_payload_bits": m.rate_payload_bits,
+        "rate_information_bits": m.rate_information_bits,
+        "distortion": m.distortion,
+        "distortion_stderr": m.distortion_stderr,
+        "excess_rate_bits": m.rate_payload_bits - op.rate_bits,
+        "rate_bound_bits": m.rate_bound_bits,
+        "margin_to_bound_bits": m.rate_bound_bits - m.rate_payload_bits,
+        "encode_samples_per_second": m.n_samples / m.encode_seconds,
+        "decode_samples_per_second": m.n_samples / m.decode_seconds,
     }
 
 
@@ -89,31 +89,33 @@ def main(argv=None) -> int:
     print(f"gaussian20, n = {n} samples per point, workers = {args.workers}, ")
     print(f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}\n")
     print(
-        "| R(D) bits | D target | method | N | file bits/sample | payload bits/sample "
-        "| distortion (± s.e.) | gap to R(D) | guarantee | margin | encode /s | decode /s |"
+        "| R(D) bits | D target | method | N | rate_bits (file) | rate_payload_bits "
+        "| distortion (± s.e.) | payload - R(D) | rate_bound_bits | margin | encode /s "
+        "| decode /s |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for p in table:
         print(
-            f"| {p['rate_distortion_bits']:.2f} | {p['target_distortion']:.3f} "
-            f"| {p['method'].upper()} | 2^{p['log2_n']} | {p['file_bits']:.2f} "
-            f"| {p['payload_bits']:.2f} | {p['distortion']:.3f} ± {p['distortion_se']:.3f} "
-            f"| {p['gap_to_rd_bits']:.2f} | {p['guarantee_bits']:.2f} "
-            f"| {p['margin_to_guarantee_bits']:.2f} | {p['encode_samples_per_s']:.0f} "
-            f"| {p['decode_samples_per_s']:.0f} |"
+            f"| {p['closed_form_rate_bits']:.2f} | {p['target_distortion']:.3f} "
+            f"| {p['method'].upper()} | 2^{p['log2_n']} | {p['rate_bits']:.2f} "
+            f"| {p['rate_payload_bits']:.2f} | {p['distortion']:.3f} ± "
+            f"{p['distortion_stderr']:.3f} | {p['excess_rate_bits']:.2f} "
+            f"| {p['rate_bound_bits']:.2f} | {p['margin_to_bound_bits']:.2f} "
+            f"| {p['encode_samples_per_second']:.0f} | {p['decode_samples_per_second']:.0f} |"
         )
     print(f"\nN-scaling at R(D) = {op.rate_bits:.2f} bits, D = {op.distortion:.3f}:\n")
     print(
-        "| log2 N | PFR bits/sample | PFR distortion | ORC bits/sample | ORC distortion "
+        "| log2 N | PFR payload bits/sample | PFR distortion | ORC payload bits/sample "
+        "| ORC distortion "
         "| PFR encode /s | ORC encode /s |"
     )
     print("|---|---|---|---|---|---|---|")
     for j in log2_ns:
         p, o = (s for s in scaling if s["log2_n"] == j)
         print(
-            f"| {j} | {p['payload_bits']:.2f} | {p['distortion']:.3f} | {o['payload_bits']:.2f} "
-            f"| {o['distortion']:.3f} | {p['encode_samples_per_s']:.0f} "
-            f"| {o['encode_samples_per_s']:.0f} |"
+            f"| {j} | {p['rate_payload_bits']:.2f} | {p['distortion']:.3f} "
+            f"| {o['rate_payload_bits']:.2f} | {o['distortion']:.3f} "
+            f"| {p['encode_samples_per_second']:.0f} | {o['encode_samples_per_second']:.0f} |"
         )
     if args.json:
         with open(args.json, "w") as fh:

@@ -168,11 +168,12 @@ def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
     assert res["scalar_gaussian"]["max_abs_error_bits"] < 0.01
     # the codec's real rate sits between R(D) and the guarantee of eq. (25)
     for p in res["codec"]:
-        assert p["rd_rate_bits"] < p["payload_bits"] < p["guarantee_bits"]
+        assert p["closed_form_rate_bits"] < p["rate_payload_bits"] < p["rate_bound_bits"]
         assert p["rate_bits"] == 8 * p["bitstream_bytes"] / p["n_samples"]
+        assert p["distortion_measure"] == "squared_error" and p["round_trip_identical"]
     # the NERD estimate lands on the closed form (quick preset: within 0.1 bit + 4 s.e.)
     n = res["nerd"]
-    assert abs(n["gap_to_closed_form_bits"]) < 0.1 + 4 * n["rate_stderr_bits"]
+    assert abs(n["excess_rate_bits"]) < 0.1 + 4 * n["rate_stderr_bits"]
     # the learned codec point: entropy <= bound, the file pays for its header, MSE below the
     # MSE of the mean image of the digits test split (0.072)
     lc = res["learned_codec"]

@@ -12,19 +12,27 @@ torch = pytest.importorskip("torch")
 
 from rdlab.cli.main import main  # noqa: E402
 from rdlab.coding.container import BitstreamError  # noqa: E402
-from rdlab.models.learned import (  # noqa: E402
-    LearnedCodec,
+from rdlab.models.learned import (  # noqa: E402  # noqa: E402
     LearnedConfig,
+    LearnedModel,
+    evaluate_model,
     learned_run,
+    load_learned_codec,
+    load_model,
     load_split,
     preset_config,
 )
-from rdlab.models.learned_eval import (  # noqa: E402
-    decode_stream,
-    encode_images,
-    evaluate_codec,
-    load_codec,
-)
+
+
+def encode_images(run, images, *, seed=0):
+    """Images to a bitstream with a finished run's codec."""
+    return load_learned_codec(run).encode(images, seed=seed)
+
+
+def decode_stream(run, data):
+    """A bitstream to images with a finished run's codec."""
+    return load_learned_codec(run).decode(data)
+
 
 TINY = {
     "epochs": 2,
@@ -43,7 +51,7 @@ def tiny(**kw) -> LearnedConfig:
 @pytest.fixture(scope="module")
 def base_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("lc") / "base"
-    res = learned_run(tiny(quantizer="uq", lam=0.01), out, seed=0)
+    res = learned_run(tiny(quantizer="uq", lam=0.01), out, seed=0).to_dict()
     return out, res
 
 
@@ -64,7 +72,7 @@ def test_real_bytes_against_information_content(base_run):
     """8 x payload bytes >= information under the coding model - 64 bits, <= 1 % + 64 bytes."""
     _, res = base_run
     n = res["n_test"]
-    info = res["rate_model_bits"] * n
+    info = res["rate_information_bits"] * n
     payload = res["rate_payload_bits"] * n
     assert payload >= info - 64
     assert payload <= 1.01 * info + 64 * 8
@@ -73,18 +81,18 @@ def test_real_bytes_against_information_content(base_run):
 @pytest.mark.parametrize("gradient", ["soft", "identity"])
 def test_training_lowers_the_mse(tmp_path, gradient):
     cfg = tiny(quantizer="dq", epochs=4, lr_coder=1e-2, n_critic=1, gradient=gradient)
-    codec = LearnedCodec(cfg, seed=3)
+    codec = LearnedModel(cfg, seed=3)
     x = torch.from_numpy(load_split("digits", "test", n=64).astype(np.float32) / 255)
-    before = evaluate_codec(codec, x_test=x, fresh_critic_steps=0)["distortion"]
+    before = evaluate_model(codec, x_test=x, fresh_critic_steps=0).distortion
     res = learned_run(cfg, tmp_path / "r", seed=3)
-    assert res["distortion"] < 0.8 * before
+    assert res.evaluation.distortion < 0.8 * before
 
 
 def test_resume_is_bit_identical(tmp_path):
     cfg = tiny(quantizer="uq", lam=0.02, epochs=3)
     learned_run(cfg, tmp_path / "full", seed=5, evaluate=False)
     part = learned_run(cfg, tmp_path / "cut", seed=5, stop_after=11)
-    assert part == {"finished": False, "step": 11, "total_steps": 24}
+    assert (part.finished, part.steps, part.total_steps, part.evaluation) == (False, 11, 24, None)
     learned_run(cfg, tmp_path / "cut", seed=5, resume=True, evaluate=False)
     from safetensors.torch import load_file
 
@@ -97,7 +105,7 @@ def test_resume_is_bit_identical(tmp_path):
     history = [_train_state(tmp_path / name)["history"] for name in ("full", "cut")]
     assert history[0] == history[1]
     assert [h["epoch"] for h in history[0]] == [1, 2, 3]
-    assert all(0 < h["mse"] < 1 and h["w1_train"] is not None for h in history[0])
+    assert all(0 < h["train_mse"] < 1 and h["train_w1"] is not None for h in history[0])
 
 
 def _train_state(run) -> dict:
@@ -113,14 +121,14 @@ def test_history_holds_epoch_means(tmp_path):
     st = TrainState(step=9, sums={"mse": 0.3, "n_mse": 3, "w1": 0.0, "n_w1": 0})
     st.log_epoch(1)
     assert st.history[0]["epoch"] == 1
-    assert st.history[0]["mse"] == pytest.approx(0.1) and np.isnan(st.history[0]["w1_train"])
+    assert st.history[0]["train_mse"] == pytest.approx(0.1) and np.isnan(st.history[0]["train_w1"])
     assert st.sums == {"mse": 0.0, "n_mse": 0, "w1": 0.0, "n_w1": 0}
     res = learned_run(tiny(quantizer="dq", epochs=2), tmp_path / "r", seed=1, evaluate=False)
-    assert res["finished"]
+    assert res.finished and res.evaluation is None
     state = _train_state(tmp_path / "r")
     assert state["sums"] == {"mse": 0.0, "n_mse": 0, "w1": 0.0, "n_w1": 0}
-    assert [h["w1_train"] for h in state["history"]] == [None, None]  # no critic at lam = 0
-    assert all(0 < h["mse"] < 0.2 for h in state["history"])
+    assert [h["train_w1"] for h in state["history"]] == [None, None]  # no critic at lam = 0
+    assert all(0 < h["train_mse"] < 0.2 for h in state["history"])
 
 
 def test_perception_warmup_schedule():
@@ -137,7 +145,7 @@ def test_perception_warmup_schedule():
 
 
 def test_warmup_trains_the_critic_only_while_it_lasts():
-    from rdlab.models.learned import steps_per_epoch, train_codec
+    from rdlab.models.learned import steps_per_epoch, train_model
 
     cfg = tiny(quantizer="dq", epochs=3, warmup_lam=0.05, warmup_epochs=1)
     x = torch.from_numpy(load_split("digits", "train", n=cfg.n_train).astype(np.float32) / 255)
@@ -146,10 +154,10 @@ def test_warmup_trains_the_critic_only_while_it_lasts():
     def critic_of(codec):
         return [p.detach().clone() for p in codec.critic.parameters()]
 
-    warm, cold = LearnedCodec(cfg, seed=2), LearnedCodec(tiny(quantizer="dq", epochs=3), seed=2)
+    warm, cold = LearnedModel(cfg, seed=2), LearnedModel(tiny(quantizer="dq", epochs=3), seed=2)
     start = critic_of(warm)
-    state = train_codec(warm, x, seed=2, stop_after=per_epoch)
-    train_codec(cold, x, seed=2, stop_after=per_epoch)
+    state = train_model(warm, x, seed=2, stop_after=per_epoch)
+    train_model(cold, x, seed=2, stop_after=per_epoch)
     after_warmup = critic_of(warm)
     assert not all(torch.equal(a, b) for a, b in zip(start, after_warmup, strict=True))
     # the perception term moved the coder: it differs from the same run without warm-up
@@ -158,7 +166,7 @@ def test_warmup_trains_the_critic_only_while_it_lasts():
         for a, b in zip(warm.encoder.parameters(), cold.encoder.parameters(), strict=True)
     )
     assert all(torch.equal(a, b) for a, b in zip(start, critic_of(cold), strict=True))
-    train_codec(warm, x, seed=2, state=state)
+    train_model(warm, x, seed=2, state=state)
     assert state.step == 3 * per_epoch
     assert all(torch.equal(a, b) for a, b in zip(after_warmup, critic_of(warm), strict=True))
 
@@ -187,10 +195,10 @@ def test_tracking_the_test_mse_leaves_training_unchanged(tmp_path, quantizer):
     """Per-epoch test MSEs are logged, the weights are those of an untracked run, and the
     last epoch's value is the final distortion (same dither, same weights)."""
     cfg = tiny(quantizer=quantizer, lam=0.02, epochs=3)
-    plain = learned_run(cfg, tmp_path / "plain", seed=2)
+    plain = learned_run(cfg, tmp_path / "plain", seed=2).to_dict()
     part = learned_run(cfg, tmp_path / "cut", seed=2, track_test=True, stop_after=13)
-    assert not part["finished"]
-    res = learned_run(cfg, tmp_path / "cut", seed=2, track_test=True, resume=True)
+    assert not part.finished
+    res = learned_run(cfg, tmp_path / "cut", seed=2, track_test=True, resume=True).to_dict()
     from safetensors.torch import load_file
 
     a = load_file(str(tmp_path / "plain" / "model.safetensors"))
@@ -201,13 +209,13 @@ def test_tracking_the_test_mse_leaves_training_unchanged(tmp_path, quantizer):
     assert len(curve) == 3 and all(0 < v < 0.2 for v in curve)
     assert curve[-1] == res["distortion"] == plain["distortion"]
     assert "test_mse" not in plain["history"][0]
-    assert [h["mse"] for h in res["history"]] == [h["mse"] for h in plain["history"]]
+    assert [h["train_mse"] for h in res["history"]] == [h["train_mse"] for h in plain["history"]]
 
 
 def test_universal_mode_freezes_the_encoder(base_run, tmp_path):
     base, _ = base_run
     cfg = tiny(quantizer="uq", lam=0.03, mode="universal")
-    res = learned_run(cfg, tmp_path / "u", base=base, seed=1)
+    res = learned_run(cfg, tmp_path / "u", base=base, seed=1).to_dict()
     from safetensors.torch import load_file
 
     a = load_file(str(base / "model.safetensors"))
@@ -223,11 +231,11 @@ def test_universal_mode_freezes_the_encoder(base_run, tmp_path):
 def test_refinement_mode(base_run, tmp_path):
     base, _ = base_run
     cfg = tiny(quantizer="uq", mode="refinement", refine_latent_dim=2, refine_levels=4)
-    res = learned_run(cfg, tmp_path / "r", base=base, seed=2)
+    res = learned_run(cfg, tmp_path / "r", base=base, seed=2).to_dict()
     assert res["rate_bound_bits"] == pytest.approx(3 * np.log2(3) + 2 * np.log2(4))
-    codec, model, _ = load_codec(tmp_path / "r")
+    codec, model, _ = load_model(tmp_path / "r")
     assert model.levels == (3, 3, 3, 4, 4)
-    b = load_codec(base)[0]
+    b = load_model(base)[0]
     for k, v in b.encoder.state_dict().items():
         assert torch.equal(v, codec.encoder.state_dict()[k])
 
@@ -239,7 +247,7 @@ def test_encode_decode_round_trip_and_wrong_model(base_run, tmp_path):
     y = decode_stream(base, data)
     assert y.shape == (20, 1, 8, 8) and y.dtype == np.float32
     # the decoder's output equals the training-path reconstruction with the same dither
-    codec, _, _ = load_codec(base)
+    codec, _, _ = load_model(base)
     from rdlab.coding.quantizers import dither
 
     u = torch.from_numpy(dither(20, codec.config.levels_per_dim, 9))
@@ -401,10 +409,10 @@ def test_bad_base_runs(base_run, tmp_path):
     (bad / "config.json").write_text((base / "config.json").read_text())
     (bad / "model.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="safetensors"):
-        load_codec(bad)
+        load_model(bad)
     with pytest.raises(FileNotFoundError, match="no finished model"):
         (bad / "model.safetensors").unlink()
-        load_codec(bad)
+        load_model(bad)
 
 
 def test_bad_images(base_run):

@@ -10,17 +10,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bitstream_fuzz import mutate, mutations, reseal, time_limit
-from rdlab.coding.container import BitstreamError, pack_container
-from rdlab.coding.learned import (
-    LEARNED_CODEC_ID,
+from rdlab.coding.categorical import (
     CategoricalModel,
-    LearnedHeader,
     decode_symbols,
     empirical_entropy_bits,
     encode_symbols,
-    pack_learned,
-    unpack_learned,
 )
+from rdlab.coding.container import BitstreamError, pack_container
+from rdlab.coding.learned import LEARNED_CODEC_ID, LearnedHeader, read_learned_header
+
+
+def pack_learned(header, payload):
+    """A learned-codec stream of ``header`` and ``payload``."""
+    if not isinstance(header, LearnedHeader):
+        raise TypeError(f"header must be a LearnedHeader, got {type(header).__name__}")
+    return pack_container(LEARNED_CODEC_ID, header.to_bytes(), payload)
 
 
 def _draw(rng, levels, n, skew=1.0):
@@ -134,15 +138,15 @@ def test_fit_storage_and_identity():
     assert np.all(array[0, 3:] == 0)
     back = CategoricalModel.from_array(array, levels)
     assert back == model
-    assert back.sha256() == model.sha256() and len(model.sha256()) == 32
+    assert back.identity() == model.identity() and len(model.identity()) == 32
     pmfs = list(model.pmfs)
     pmfs[3] = pmfs[3].copy()
     pmfs[3][:2] += [1e-3, -1e-3]
     other = CategoricalModel(tuple(pmfs))
-    assert other != model and other.sha256() != model.sha256()
+    assert other != model and other.identity() != model.identity()
     # stable across runs and platforms: the digest of a fixed model is a constant
     fixed = CategoricalModel.from_array([[0.25, 0.75]], [2])
-    assert fixed.sha256().hex() == (
+    assert fixed.identity().hex() == (
         "e36da6a3e25d829f06893099ea97458daf0b52cfa1cdee22060f398c0beee047"
     )
     with pytest.raises(ValueError, match="zero after"):
@@ -168,10 +172,10 @@ def test_pmfs_are_read_only_and_validated():
 # -- header and container ------------------------------------------------------------------
 def _header(**kw):
     base = dict(
-        model_sha256=bytes(range(32)),
+        model_identity=bytes(range(32)),
         quantizer="uq",
         levels=(3,) * 10 + (8,) * 6,
-        n=1234,
+        n_samples=1234,
         seed=2**64 - 1,
         input_shape=(1, 28, 28),
     )
@@ -180,11 +184,14 @@ def _header(**kw):
 
 
 def test_header_round_trip_and_layout():
-    for header in (_header(), _header(quantizer="dq", levels=(5,), n=0, seed=0, input_shape=())):
-        raw = header.pack()
-        assert LearnedHeader.unpack(raw) == header
+    for header in (
+        _header(),
+        _header(quantizer="dq", levels=(5,), n_samples=0, seed=0, input_shape=()),
+    ):
+        raw = header.to_bytes()
+        assert LearnedHeader.from_bytes(raw) == header
     header = _header()
-    raw = header.pack()
+    raw = header.to_bytes()
     assert raw[0] == 1  # header format
     assert raw[1] == 2  # "uq"
     assert raw[2] == 3 and raw[3] == 0
@@ -201,27 +208,27 @@ def test_stream_round_trip_and_model_identity():
     levels = (3, 3, 3, 8, 8)
     model = CategoricalModel.fit(_draw(rng, levels, 300), levels)
     symbols = _draw(rng, levels, 40)
-    header = _header(model_sha256=model.sha256(), levels=levels, n=40, seed=11)
+    header = _header(model_identity=model.identity(), levels=levels, n_samples=40, seed=11)
     data = pack_learned(header, encode_symbols(symbols, model))
-    h, payload = unpack_learned(data, model_sha256=model.sha256())
+    h, payload = read_learned_header(data, model_identity=model.identity())
     assert h == header
-    np.testing.assert_array_equal(decode_symbols(payload, h.n, model), symbols)
-    assert unpack_learned(data)[0] == header
+    np.testing.assert_array_equal(decode_symbols(payload, h.n_samples, model), symbols)
+    assert read_learned_header(data)[0] == header
     other = bytes(32)
     with pytest.raises(BitstreamError) as info:
-        unpack_learned(data, model_sha256=other)
+        read_learned_header(data, model_identity=other)
     message = str(info.value)
-    assert model.sha256().hex()[:16] in message and other.hex()[:16] in message
+    assert model.identity().hex()[:16] in message and other.hex()[:16] in message
     assert "decode with the model that encoded it" in message
     with pytest.raises(BitstreamError, match="rcc"):
-        unpack_learned(pack_container(1, header.pack(), payload))
+        read_learned_header(pack_container(1, header.to_bytes(), payload))
     with pytest.raises(BitstreamError):
-        unpack_learned(b"")
+        read_learned_header(b"")
     assert LEARNED_CODEC_ID == 2
 
 
 def test_resealed_header_fields_are_validated():
-    data = pack_learned(_header(n=0), b"")
+    data = pack_learned(_header(n_samples=0), b"")
     start = 24  # the codec header follows the container prefix
     edits = {
         "header format 7": (0, b"\x07"),
@@ -237,12 +244,12 @@ def test_resealed_header_fields_are_validated():
         body = bytearray(data[:-4])
         body[start + offset : start + offset + len(value)] = value
         with pytest.raises(BitstreamError, match=message):
-            unpack_learned(reseal(bytes(body)))
+            read_learned_header(reseal(bytes(body)))
     # adjacent runs with the same levels are not canonical
     body = bytearray(data[:-4])
     body[start + 80 : start + 84] = struct.pack("<I", 3)
     with pytest.raises(BitstreamError, match="level run"):
-        unpack_learned(reseal(bytes(body)))
+        read_learned_header(reseal(bytes(body)))
 
 
 def test_payload_inconsistent_with_count_or_model():
@@ -275,7 +282,7 @@ _LEVELS = (3, 3, 3, 8, 8)
 _MODEL = CategoricalModel.fit(_draw(np.random.default_rng(6), _LEVELS, 500), _LEVELS)
 _SYMBOLS = _draw(np.random.default_rng(8), _LEVELS, 30)
 _STREAM = pack_learned(
-    LearnedHeader(_MODEL.sha256(), "nq", _LEVELS, 30, 5, (2, 3)),
+    LearnedHeader(_MODEL.identity(), "nq", _LEVELS, 30, 5, (2, 3)),
     encode_symbols(_SYMBOLS, _MODEL),
 )
 
@@ -291,14 +298,14 @@ def test_fuzz_corrupted_streams_raise_only_bitstream_error(mutation):
     data, must_fail = mutate(_STREAM, mutation)
     with time_limit(5.0):
         try:
-            header, payload = unpack_learned(data)
-            out = decode_symbols(payload, header.n, _MODEL)
+            header, payload = read_learned_header(data)
+            out = decode_symbols(payload, header.n_samples, _MODEL)
         except BitstreamError:
             return
     assert not must_fail, "a corrupted stream decoded without an error"
-    assert out.shape == (header.n, _MODEL.dim)
+    assert out.shape == (header.n_samples, _MODEL.dim)
     assert np.all((out >= 0) & (out < np.asarray(_MODEL.levels)))
-    if header.n == 30 and payload == _STREAM[-4 - len(payload) : -4]:
+    if header.n_samples == 30 and payload == _STREAM[-4 - len(payload) : -4]:
         np.testing.assert_array_equal(out, _SYMBOLS)
 
 
@@ -359,20 +366,20 @@ def test_bad_arguments_name_the_argument():
         _header(seed=1.5)
     with pytest.raises(ValueError, match="quantizer"):
         _header(quantizer="vq")
-    with pytest.raises(ValueError, match="model_sha256"):
-        _header(model_sha256=b"short")
+    with pytest.raises(ValueError, match="model_identity"):
+        _header(model_identity=b"short")
     with pytest.raises(ValueError, match=r"levels\[2\]"):
         _header(levels=(3, 3, 1))
     with pytest.raises(ValueError, match=r"levels\[0\] must be in \[2, 65536\]"):
         _header(levels=(2**16 + 1,))
-    with pytest.raises(ValueError, match="n must be"):
-        _header(n=-1)
+    with pytest.raises(ValueError, match="n_samples must be"):
+        _header(n_samples=-1)
     with pytest.raises(ValueError, match=r"input_shape\[1\]"):
         _header(input_shape=(1, 0))
     with pytest.raises(TypeError, match="header"):
         pack_learned("header", b"")
-    with pytest.raises(ValueError, match="model_sha256"):
-        unpack_learned(pack_learned(_header(), b""), model_sha256=b"\x00" * 31)
+    with pytest.raises(ValueError, match="model_identity"):
+        read_learned_header(pack_learned(_header(), b""), model_identity=b"\x00" * 31)
 
 
 def test_speed_of_a_realistic_batch():
@@ -392,7 +399,7 @@ def test_documented_example_stream():
     """The example of docs/bitstream.md, byte for byte (the layout is part of the format)."""
     quarter = np.array([0.5, 0.25, 0.25])
     model = CategoricalModel((quarter, quarter, np.full(8, 0.125)))
-    header = LearnedHeader(model.sha256(), "uq", model.levels, 2, 2024, (1, 28, 28))
+    header = LearnedHeader(model.identity(), "uq", model.levels, 2, 2024, (1, 28, 28))
     data = pack_learned(header, encode_symbols([[0, 1, 5], [2, 0, 7]], model))
     assert len(data) == 116
     assert data.hex() == (

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rdlab.cli.main import main
-from rdlab.coding.product_quantizer import (
+from rdlab.coding.pq.quantizer import (
     ProductQuantizer,
     gaussian_entropy_bits,
     kmeans,
@@ -109,15 +109,23 @@ def test_bits_accounted_and_allocation(small, small_pq):
 
 
 def test_real_bytes_match_information_content(small, small_pq):
+    from rdlab.coding.codec import read_stream
+    from rdlab.coding.pq import PQCodec
+
     pq = small_pq
+    codec = PQCodec(pq)
     idx = pq.encode(small.test_queries)
-    payload = pq.encode_bytes(idx)
+    data = codec.encode(small.test_queries, seed=0)
+    stream = read_stream(data, codec="pq")
+    payload = stream.payload
     info = pq.information_bits(idx)
     assert 8 * len(payload) >= info - 32  # cannot beat the model's ideal length by > a word
     assert len(payload) <= 1.01 * info / 8 + 64
-    np.testing.assert_array_equal(pq.decode_bytes(payload, idx.shape[0]), idx)
+    assert len(data) == len(payload) + 60 + 28  # PQ header and container
+    np.testing.assert_array_equal(codec.decode_indices(data)[1], idx)
     # information content below the fixed-length index, which is R bits per query
     assert info / idx.shape[0] <= pq.total_bits + 1e-9
+    assert codec.stream_rates(data)["rate_information_bits"] == info / idx.shape[0]
 
 
 def test_stochastic_codewords_stay_in_their_cell(small, small_pq):
@@ -202,9 +210,13 @@ def test_evaluation_deterministic_and_bound(small):
     b = evaluate_methods(*args, seed=2, max_fit=1500, n_iter=4)
     for m in a:
         assert a[m].to_dict() == b[m].to_dict()
-        assert a[m].rate_bits <= 16 + 1.0 and a[m].rate_bits >= a[m].information_bits - 1.0
-        assert a[m].distortion == pytest.approx(1 - a[m].mrr)
-        assert a[m].bound_distortion == ranking_fano_min_distortion(a[m].rate_bits, 200)
+        r = a[m]
+        assert r.rate_payload_bits <= 16 + 1.0
+        assert r.rate_payload_bits >= r.rate_information_bits - 1.0
+        assert r.rate_bits == 8 * r.bitstream_bytes / r.n_queries > r.rate_payload_bits
+        assert r.bitstream_bytes == r.payload_bytes + 60 + 28
+        assert r.distortion == pytest.approx(1 - r.mrr) and r.distortion_measure == "ranking"
+        assert r.bound_distortion == ranking_fano_min_distortion(r.rate_payload_bits, 200)
         assert 0.0 <= a[m].recall_at_1 <= a[m].recall_at_5 <= a[m].recall_at_10 <= 1.0
     # the corrected bound allows MRR = 1 from log2 N bits on (8 bits for N = 200)
     assert ranking_fano_min_distortion(16.0, 200) == 0.0
@@ -319,7 +331,8 @@ def test_cli_synthetic_json(capsys):
     p = obj["points"][0]
     assert set(p) >= {"rate_bits", "distortion", "mrr", "recall_at_1", "bound_distortion"}
     assert p["distortion"] == pytest.approx(1 - p["mrr"])
-    assert p["bound_distortion"] == 0.0 and 0 < p["rate_bits"] <= 25
+    assert p["bound_distortion"] == 0.0 and 0 < p["rate_payload_bits"] <= 25
+    assert p["rate_bits"] > p["rate_payload_bits"]
 
 
 def test_cli_eval_on_saved_arrays(capsys, tmp_path, small):

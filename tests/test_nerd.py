@@ -369,7 +369,7 @@ def test_short_training_on_4dim_gaussian_reaches_rd_within_01_bit():
     src = GaussianSource([4.0, 2.0, 1.0, 0.5])
     wf = reverse_water_filling_at_rate(src.eigenvalues, 2.0)
     lag = nerd_point(src, seed=0, slope=wf.slope, config=SMALL)
-    assert abs(lag.gap_to_closed_form_bits) < 0.1
+    assert abs(lag.excess_rate_bits) < 0.1
     assert lag.closed_form_rate_bits == pytest.approx(
         float(vector_gaussian_rate_distortion(lag.distortion, src))
     )
@@ -584,7 +584,7 @@ def test_cli_json_points_shape_and_run_dir(cli, tmp_path):
     assert obj["points"][0]["slope"] == pytest.approx(-1 / LN2)
     run = tmp_path / "run"
     code, out, err = cli("nerd", "--source", "gaussian20", "--D", "8", *TINY, "--out", str(run))
-    assert code == 0 and "rate [bits]" in out and "gap" in out
+    assert code == 0 and "rate [bits]" in out and "R - R(D)" in out
     assert (run / "results.json").exists() and (run / "point-00" / "generator.safetensors").exists()
     code, _, err = cli("nerd", "--source", "gaussian20", "--D", "8", *TINY, "--out", str(run))
     assert code == 2 and "--resume" in err
@@ -632,7 +632,7 @@ def test_quick_point_on_gaussian20_is_close_to_closed_form():
     from rdlab.estimators.nerd import nerd_quick_point
 
     res = nerd_quick_point()
-    assert abs(res.gap_to_closed_form_bits) < 0.1 + 3 * res.rate_stderr_bits
+    assert abs(res.excess_rate_bits) < 0.1 + 3 * res.rate_stderr_bits
 
 
 @pytest.mark.slow
@@ -646,7 +646,7 @@ def test_quick_reproductions_run(tmp_path, monkeypatch, name):
         assert out["zero_rate_check"]["relative_difference"] < 0.05
         assert (tmp_path / name / "higher-rate" / "samples.png").exists()
     else:
-        assert out["max_abs_gap_bits"] < 0.5
+        assert out["max_abs_excess_rate_bits"] < 0.5
 
 
 def test_fig1_ba_on_samples_and_nerd_with_tiny_settings(tmp_path, monkeypatch):

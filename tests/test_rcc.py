@@ -165,7 +165,7 @@ def test_round_trip_is_bit_identical(source, distortion, method, coding):
     np.testing.assert_array_equal(dec.indices, enc.indices)
     assert dec.reconstruction.tobytes() == enc.reconstruction.tobytes()
     assert dec.reconstruction.shape == x.shape
-    assert enc.bits_per_sample == 8 * len(enc.bitstream) / 40
+    assert enc.rate_bits == 8 * len(enc.bitstream) / 40
     # Y_K is candidate K of its sample's stream
     c, r = divmod(int(enc.indices[5]) - 1, 1024)
     y = candidate_chunk(op.output, 7, 5, c, 3000, 1024)[r]
@@ -234,11 +234,11 @@ def test_rate_and_distortion_within_guarantee(rate_bits):
         enc = _encode(x, op, method=method, n_candidates=n_cand, seed=5)
         guarantee = rcc_guarantee_bits(op.rate_bits)
         # real bytes, the container and header included
-        assert enc.bits_per_sample <= guarantee
-        assert enc.payload_bits_per_sample <= enc.information_bits_per_sample + 64 / n
+        assert enc.rate_bits <= guarantee
+        assert enc.rate_payload_bits <= enc.rate_information_bits + 64 / n
         d = np.sum((x - enc.reconstruction) ** 2, axis=1)
         assert d.mean() <= op.distortion + 4 * d.std() / math.sqrt(n)
-        assert enc.payload_bits_per_sample >= op.rate_bits  # RCC does not beat R(D)
+        assert enc.rate_payload_bits >= op.rate_bits  # RCC does not beat R(D)
 
 
 def test_truncated_pfr_candidates_do_not_depend_on_n():
@@ -449,8 +449,9 @@ def test_cli_encode_decode_round_trip(rcc_cli, tmp_path):
     )  # fmt: skip
     assert code == 0
     obj = json.loads(out)
-    assert obj["bits_per_sample"] == pytest.approx(8 * stream.stat().st_size / 30)
-    assert obj["guarantee_bits"] == pytest.approx(rcc_guarantee_bits(obj["rate_distortion_bits"]))
+    assert obj["rate_bits"] == pytest.approx(8 * stream.stat().st_size / 30)
+    assert obj["rate_bound_bits"] == pytest.approx(rcc_guarantee_bits(obj["zipf_rate_bits"]))
+    assert obj["codec"] == "rcc" and obj["distortion_measure"] == "squared_error"
     assert obj["n_candidates"] == 1024 and obj["seed"] == 5
     code, out, _ = rcc_cli("rcc", "decode", "--no-progress", str(stream), str(recon))
     assert code == 0 and "30 samples" in out
@@ -465,7 +466,7 @@ def test_cli_encode_decode_round_trip(rcc_cli, tmp_path):
         "rcc", "encode", "--q", "gaussian20", "--slope", "-1.5", "--method", "orc", "--force",
         "--no-progress", str(tmp_path / "x.npy"), str(stream),
     )  # fmt: skip
-    assert code == 0 and "bits/sample" in out and "guarantee" in out and "distortion" in out
+    assert code == 0 and "bits/sample" in out and "bound" in out and "distortion" in out
 
 
 def test_cli_errors_are_one_line(rcc_cli, tmp_path):
@@ -523,9 +524,10 @@ def test_fig9_and_fig14_quick_shapes(tmp_path, monkeypatch):
     r9 = exp.fig9(tmp_path, "quick", 0)
     assert len(r9["points"]) == 4 and (tmp_path / "fig9_rcc_gaussian.png").stat().st_size > 0
     for p in r9["points"]:
-        assert p["rate_distortion_bits"] <= p["rate_bits"] <= p["guarantee_bits"]
+        assert p["closed_form_rate_bits"] <= p["rate_payload_bits"] <= p["rate_bound_bits"]
+        assert p["rate_payload_bits"] < p["rate_bits"] and p["round_trip_identical"]
     r14 = exp.fig14(tmp_path, "quick", 0)
-    rates = [p["rate_bits"] for p in r14["points"] if p["method"] == "pfr"]
+    rates = [p["rate_payload_bits"] for p in r14["points"] if p["method"] == "pfr"]
     dists = [p["distortion"] for p in r14["points"] if p["method"] == "pfr"]
     assert rates[0] == 0.0 and rates == sorted(rates)  # N = 1 costs nothing; rate grows with N
     assert dists[0] > dists[-1]
@@ -606,7 +608,7 @@ def test_quick_presets_run_in_under_two_minutes(tmp_path, name):
     results = run_experiment(name, tmp_path, preset="quick", seed=0)
     assert results["wall_seconds"] < 120
     for p in results["points"]:
-        assert p["rate_bits"] <= p.get("guarantee_bits", results.get("guarantee_bits"))
+        assert p["rate_payload_bits"] <= p["rate_bound_bits"]
     assert all((tmp_path / f).is_file() for f in results["files"])
 
 
@@ -631,7 +633,7 @@ def nerd_runs(tmp_path_factory):
 
 
 def test_nerd_generator_round_trip_through_a_run_dir(nerd_runs):
-    from rdlab.coding.nerd_output import nerd_output
+    from rdlab.coding.rcc.nerd import nerd_output
 
     run_a, run_b = nerd_runs
     q, slope, rate = nerd_output(run_a)
@@ -659,7 +661,7 @@ def test_nerd_generator_round_trip_through_a_run_dir(nerd_runs):
 def test_nerd_output_rejects_bad_run_dirs(nerd_runs, tmp_path):
     import shutil
 
-    from rdlab.coding.nerd_output import nerd_output
+    from rdlab.coding.rcc.nerd import nerd_output
 
     with pytest.raises(FileNotFoundError, match="not a directory"):
         nerd_output(tmp_path / "missing")
@@ -688,7 +690,7 @@ def test_cli_encode_decode_with_a_nerd_run(rcc_cli, nerd_runs, tmp_path):
     )  # fmt: skip
     assert code == 0, err
     obj = json.loads(out)
-    assert obj["slope"] == pytest.approx(-2.0) and obj["target_distortion"] is None
+    assert obj["slope"] == pytest.approx(-2.0) and obj["output_spec"]["kind"] == "generator"
     code, out, err = rcc_cli(
         "rcc", "decode", "--q", str(run_a), "--no-progress", str(stream), str(recon)
     )
@@ -696,7 +698,7 @@ def test_cli_encode_decode_with_a_nerd_run(rcc_cli, nerd_runs, tmp_path):
     y = np.load(recon)
     assert np.mean(np.sum((x - y) ** 2, 1)) == pytest.approx(obj["distortion"])
     for argv, message in (
-        (("rcc", "decode", str(stream), str(tmp_path / "r2.npy")), "--q RUN_DIR"),
+        (("rcc", "decode", str(stream), str(tmp_path / "r2.npy")), "--model RUN_DIR"),
         (("rcc", "decode", "--q", str(run_b), str(stream), str(tmp_path / "r2.npy")), "wrong Q_Y"),
         (
             ("rcc", "decode", "--q", "gaussian20", str(stream), str(tmp_path / "r2.npy")),
@@ -745,7 +747,7 @@ def test_fig19_quick_shape(tmp_path, monkeypatch):
 
 
 def test_fig10_nerd_rcc_on_digits(tmp_path, monkeypatch):
-    from rdlab.coding.nerd_output import nerd_output
+    from rdlab.coding.rcc.nerd import nerd_output
     from rdlab.experiments import seed002_rcc as exp
 
     monkeypatch.delenv("RDLAB_DATA", raising=False)
@@ -769,7 +771,7 @@ def test_fig10_nerd_rcc_on_digits(tmp_path, monkeypatch):
     assert r["source"] == "digits" and r["n_samples"] == 12 and r["round_trip_identical"]
     assert {p["method"] for p in r["points"]} == {"pfr", "orc"}
     for p in r["points"]:
-        assert p["round_trip_identical"] and p["rate_bits"] < p["guarantee_bits"]
+        assert p["round_trip_identical"] and p["rate_payload_bits"] < p["rate_bound_bits"]
     assert (tmp_path / "fig10_nerd_rcc_images.png").stat().st_size > 0
     # the stream decodes bit for bit with Q_Y rebuilt from the run directory alone
     q, slope, rate = nerd_output(tmp_path / "nerd-slope-00")

@@ -88,7 +88,7 @@ def test_table1(tiny, tmp_path):
 
 
 def test_fig4_universal_uses_base_encoder_and_resumes(tiny, tmp_path):
-    from rdlab.models.learned_eval import load_codec
+    from rdlab.models.learned import load_model
 
     res = run_experiment("001-fig4", tmp_path, preset="quick")
     assert (tmp_path / "fig4.png").exists()
@@ -100,9 +100,9 @@ def test_fig4_universal_uses_base_encoder_and_resumes(tiny, tmp_path):
     _rows_finite(c["end_to_end"] + c["universal"])
     assert len(c["universal_minus_end_to_end"]) == 2
     # every universal model's encoder is the base's, untouched
-    base, _, _ = load_codec(tmp_path / "models" / c["base"])
+    base, _, _ = load_model(tmp_path / "models" / c["base"])
     for r in c["universal"]:
-        codec, _, _ = load_codec(tmp_path / "models" / r["name"])
+        codec, _, _ = load_model(tmp_path / "models" / r["name"])
         for k, v in base.encoder.state_dict().items():
             assert codec.encoder.state_dict()[k].equal(v), k
     assert not any(r["reused"] for r in c["end_to_end"] + c["universal"])
@@ -129,7 +129,7 @@ def test_interrupted_and_stale_subruns(tiny, tmp_path, monkeypatch):
     assert not (tmp_path / "models" / "base-e2e-d3L3-lam0" / "results.json").exists()
     res = run_experiment("001-fig6", tmp_path, preset="quick")
     assert not res["base"]["reused"]
-    full = learned_run(cfg, tmp_path / "uninterrupted")
+    full = learned_run(cfg, tmp_path / "uninterrupted").to_dict()
     assert res["base"]["distortion"] == full["distortion"]
 
     # other settings: the sub-runs are retrained, and so are the models built on the base

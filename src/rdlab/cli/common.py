@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from rdlab.core.io import check_writable, write_figure
-from rdlab.core.results import RDCurve, _jsonable
+from rdlab.core.results import RDCurve, jsonable
+from rdlab.core.table import format_table
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,29 +33,6 @@ def parse_float_list(text: str, name: str) -> list[float]:
     if not values:
         raise ValueError(f"{name} must not be empty")
     return values
-
-
-def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
-    """Render ``rows`` as a fixed-width table; ``columns`` is ``[(key, header), ...]``."""
-
-    def fmt(v: Any) -> str:
-        if v is None:
-            return "-"
-        if isinstance(v, bool):
-            return "yes" if v else "no"
-        if isinstance(v, float):
-            return f"{v:.6g}"
-        return str(v)
-
-    cells = [[fmt(r.get(k)) for k, _ in columns] for r in rows]
-    widths = [
-        max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
-        for i, (_, h) in enumerate(columns)
-    ]
-    lines = ["  ".join(h.rjust(w) for (_, h), w in zip(columns, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(lines)
 
 
 CURVE_COLUMNS = (
@@ -89,7 +67,7 @@ def emit_curves(
         obj["points"] = curves[0].to_dict()["points"] if curves else []
         if len(curves) > 1:
             obj["curves"] = [c.to_dict() for c in curves]
-        print(json.dumps(_jsonable(obj)))
+        print(json.dumps(jsonable(obj)))
         return
     for key, value in (header or {}).items():
         print(f"{key}: {value}")

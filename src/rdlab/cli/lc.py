@@ -6,8 +6,8 @@ Examples::
     rdlab lc train --data digits --quantizer uq --latent-dim 3 --levels 3 --lam 0.02 \\
         --mode universal --base runs/base --out runs/u002
     rdlab lc eval runs/base --json
-    rdlab lc encode --model runs/base images.npy images.rdl
-    rdlab lc decode --model runs/base images.rdl recon.npy
+    rdlab lc encode --model runs/base images.npy images.rdl   # = rdlab encode runs/base ...
+    rdlab lc decode --model runs/base images.rdl recon.npy    # = rdlab decode --model ...
 """
 
 from __future__ import annotations
@@ -16,16 +16,25 @@ import argparse
 import json
 import sys
 
-from rdlab.cli.common import format_table
+from rdlab.cli.codec import (
+    add_common_options,
+    add_encode_options,
+    decode_to_file,
+    encode_to_file,
+    read_input,
+)
 from rdlab.coding.quantizers import GRADIENTS
-from rdlab.core.results import _jsonable
+from rdlab.core.results import jsonable
+from rdlab.core.table import format_table
 
 POINT_KEYS = (
     "rate_bits",
     "rate_bound_bits",
     "rate_entropy_bits",
+    "rate_information_bits",
     "distortion",
     "distortion_stderr",
+    "distortion_measure",
     "perception_w1",
     "perception_w1_own",
 )
@@ -108,21 +117,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=_eval)
 
-    enc = lc.add_parser("encode", help="images (.npy) to a bitstream")
+    enc = lc.add_parser("encode", help="images (.npy) to a bitstream (= rdlab encode RUN ...)")
     enc.add_argument("--model", required=True, help="finished run directory")
     enc.add_argument("input", help="images .npy, (n, C, H, W) uint8 or float in [0, 1]")
-    enc.add_argument("output", help="bitstream file to write")
-    enc.add_argument("--seed", type=int, default=0, help="seed of the shared dither (default 0)")
-    enc.add_argument("--force", action="store_true", help="overwrite OUTPUT")
-    enc.add_argument("--json", action="store_true", help="print one JSON object")
+    enc.add_argument("output", help="bitstream file to write (.rdl)")
+    add_encode_options(enc)
     enc.set_defaults(func=_encode)
 
     dec = lc.add_parser("decode", help="a bitstream to reconstructions (.npy)")
     dec.add_argument("--model", required=True, help="the run directory that encoded it")
     dec.add_argument("input", help="bitstream file")
     dec.add_argument("output", help="reconstructions .npy to write")
-    dec.add_argument("--force", action="store_true", help="overwrite OUTPUT")
-    dec.add_argument("--json", action="store_true", help="print one JSON object")
+    add_common_options(dec)
     dec.set_defaults(func=_decode)
 
 
@@ -168,7 +174,7 @@ def _train(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    res = learned_run(
+    run = learned_run(
         train_config(args),
         args.out,
         base=args.base,
@@ -180,14 +186,14 @@ def _train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         track_test=args.track_test,
     )
-    _print_point(args, res, header={"run": args.out})
+    _print_point(args, run.to_dict(), header={"run": args.out})
     return 0
 
 
 def _print_point(args: argparse.Namespace, res: dict, header: dict) -> None:
     point = {k: res.get(k) for k in POINT_KEYS}
     if args.json:
-        print(json.dumps(_jsonable({**header, "points": [point]})))
+        print(json.dumps(jsonable({**header, "points": [point]})))
         return
     for key, value in header.items():
         print(f"{key}: {value}")
@@ -199,18 +205,18 @@ def _print_point(args: argparse.Namespace, res: dict, header: dict) -> None:
 
 def _eval(args: argparse.Namespace) -> int:
     from rdlab.core.rundir import RunDir
-    from rdlab.models.learned_eval import evaluate_codec, load_codec
+    from rdlab.models.learned import evaluate_model, load_model
 
     rd = RunDir(args.run)
     if args.recompute or not rd.results_path.exists():
-        codec, _, _ = load_codec(args.run)
-        res = evaluate_codec(
-            codec,
+        model, _, _ = load_model(args.run)
+        res = evaluate_model(
+            model,
             rd,
             seed=int(rd.read_config().get("seed", 0)),
             data_dir=args.data_dir,
             fresh_critic_steps=args.fresh_critic_steps,
-        )
+        ).to_dict()
     else:
         res = rd.read_results()
     _print_point(args, res, header={"run": args.run})
@@ -218,25 +224,15 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _encode(args: argparse.Namespace) -> int:
-    from rdlab.models.learned_eval import encode_file
+    from rdlab.models.learned import load_learned_codec
 
-    info = encode_file(args.model, args.input, args.output, seed=args.seed, overwrite=args.force)
-    if args.json:
-        print(json.dumps({"output": args.output, **info}))
-    else:
-        print(
-            f"wrote {args.output}: {info['images']} images in {info['bytes']} bytes "
-            f"({info['rate_bits']:.3f} bits/image)"
-        )
+    encode_to_file(load_learned_codec(args.model, args.device), args)
     return 0
 
 
 def _decode(args: argparse.Namespace) -> int:
-    from rdlab.models.learned_eval import decode_file
+    from rdlab.models.zoo import codec_for_stream
 
-    info = decode_file(args.model, args.input, args.output, overwrite=args.force)
-    if args.json:
-        print(json.dumps({"output": args.output, **info}))
-    else:
-        print(f"wrote {args.output}: {info['images']} reconstructions of shape {info['shape'][1:]}")
+    data = read_input(args.input)
+    decode_to_file(data, codec_for_stream(data, args.model, device=args.device), args)
     return 0

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.retrieval",
     "rdlab.cli.rdp",
     "rdlab.cli.ecot",
+    "rdlab.cli.codec",
     "rdlab.cli.rcc",
     "rdlab.cli.nerd",
     "rdlab.cli.lc",

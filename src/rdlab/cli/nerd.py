@@ -15,7 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from rdlab.cli.common import format_table, parse_float_list
+from rdlab.cli.common import parse_float_list
+from rdlab.core.table import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,14 +24,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "nerd",
         help="neural estimate of R(D) from samples (NERD, seed 002)",
         description=(
-            "Estimate points of R(D) with NERD. Distortions are per sample: 'mse' is the squared "
-            "error summed over the sample's components (pixels), 'sq-lP' the squared l_P "
+            "Estimate points of R(D) with NERD. Distortions are per sample: 'squared_error' is the "
+            "squared error summed over the sample's components (pixels), 'sq-lP' the squared l_P "
             "distance. Slopes are dR/dD in bits per unit distortion (<= 0); --beta takes the "
             "paper's multiplier in nats (beta = slope * ln 2)."
         ),
     )
     p.add_argument("--source", required=True, help="registered source (gaussian20, digits, ...)")
-    p.add_argument("--distortion", default="mse", help="mse (default) or sq-lP, e.g. sq-l1")
+    p.add_argument(
+        "--distortion",
+        default="squared_error",
+        help="squared_error (default) or sq-lP, e.g. sq-l1 ('mse' is read as squared_error)",
+    )
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--D", dest="D", help="target distortion(s), comma-separated (constrained)")
     mode.add_argument(
@@ -205,7 +210,7 @@ def _run(args: argparse.Namespace) -> int:
                 "distortion": r.distortion,
                 "slope": r.estimate.slope,
                 "closed_form": r.closed_form_rate_bits,
-                "gap": r.gap_to_closed_form_bits,
+                "excess_rate_bits": r.excess_rate_bits,
                 "seconds": round(r.train_seconds + r.eval_seconds, 1),
             }
         )
@@ -216,7 +221,7 @@ def _run(args: argparse.Namespace) -> int:
         ("slope", "slope [bits/unit D]"),
     ]
     if any(r.closed_form_rate_bits is not None for r in results):
-        cols += [("closed_form", "closed-form R(D)"), ("gap", "gap [bits]")]
+        cols += [("closed_form", "closed-form R(D)"), ("excess_rate_bits", "R - R(D) [bits]")]
     cols.append(("seconds", "seconds"))
     print(format_table(rows, cols))
     if any(r.estimate.near_ceiling for r in results):

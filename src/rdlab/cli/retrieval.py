@@ -190,7 +190,9 @@ def _emit_result(result, header: dict, args: argparse.Namespace) -> int:
         "recall_at_5": result.recall_at_5,
         "recall_at_10": result.recall_at_10,
         "bound_distortion": result.bound_distortion,
-        "information_bits": result.information_bits,
+        "rate_payload_bits": result.rate_payload_bits,
+        "rate_information_bits": result.rate_information_bits,
+        "distortion_measure": result.distortion_measure,
         "method": result.method,
     }
     obj = {
@@ -263,7 +265,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from rdlab.coding.product_quantizer import check_embeddings, check_modality_dims
+    from rdlab.coding.pq import check_embeddings, check_modality_dims
     from rdlab.core.validation import check_in_range, make_rng
     from rdlab.models.retrieval import evaluate_methods
 

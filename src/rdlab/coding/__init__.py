@@ -1,38 +1,59 @@
 """Operational codecs: real bytes out, real bytes in.
 
-- :mod:`rdlab.coding.rcc` — reverse channel coding (PFR and ORC, seed 002 §V) with the exact
-  Gaussian output distribution or any :class:`~rdlab.coding.rcc.OutputDistribution`;
-- :mod:`rdlab.coding.index_coding` — the Zipf law of the index and its range / prefix coders;
-- :mod:`rdlab.coding.container` — the bitstream container shared by every rdlab codec;
-- :mod:`rdlab.coding.quantizers` — DQ / NQ / UQ scalar quantisers of learned codecs, hard
-  forward and soft-to-hard gradient (torch imported on use);
-- :mod:`rdlab.coding.learned` — the learned codec's categorical coding model, range coder and
-  header (container codec id 2).
+Every codec follows :class:`~rdlab.coding.codec.Codec` (``encode(x, seed=...) -> bytes``,
+``decode(data) -> x_hat``) and writes the one container of :mod:`rdlab.coding.container`; the
+registry (:func:`~rdlab.coding.codec.codec_entry`) knows each by its fixed container id and its
+name:
+
+========  ====  =================================================================
+name      id    codec
+========  ====  =================================================================
+``rcc``   1     :class:`~rdlab.coding.rcc.RCCCodec` — reverse channel coding (PFR / ORC,
+                seed 002 §V) with an exact or a learned output law
+``learned`` 2   :class:`~rdlab.coding.learned.QuantizedLatentCodec` — learned quantised
+                autoencoders (seed 001), built from a run by ``rdlab.models.learned``
+``pq``    3     :class:`~rdlab.coding.pq.PQCodec` — entropy-weighted product quantiser
+                (seed 000)
+========  ====  =================================================================
+
+Shared parts: :mod:`~rdlab.coding.categorical` (factorised categorical models and their range
+coder), :mod:`~rdlab.coding.index_coding` (the Zipf law of RCC's index),
+:mod:`~rdlab.coding.quantizers` (DQ / NQ / UQ scalar quantisers, shared dither).
 """
 
-from rdlab.coding.container import BitstreamError, pack_container, unpack_container
-from rdlab.coding.index_coding import ZipfLaw, zipf_exponent
-from rdlab.coding.learned import (
+from rdlab.coding.categorical import (
     CategoricalModel,
-    LearnedHeader,
     decode_symbols,
     empirical_entropy_bits,
     encode_symbols,
-    pack_learned,
-    unpack_learned,
 )
+from rdlab.coding.codec import (
+    Codec,
+    CodecEntry,
+    CodecReport,
+    ModelRequiredError,
+    codec_entry,
+    decoder_for,
+    measure_codec,
+    read_stream,
+    registered_codecs,
+)
+from rdlab.coding.container import BitstreamError, pack_container, unpack_container
+from rdlab.coding.index_coding import ZipfLaw, rcc_guarantee_bits, zipf_exponent
+from rdlab.coding.learned import LearnedHeader, QuantizedLatentCodec
+from rdlab.coding.pq import PQCodec, ProductQuantizer
 from rdlab.coding.quantizers import QUANTIZER_KINDS, ScalarQuantizer, dither
 from rdlab.coding.rcc import (
     GaussianOperatingPoint,
     GaussianOutput,
     GeneratorOutput,
     OutputDistribution,
+    RCCCodec,
     RCCEncoding,
     checkpoint_identity,
     gaussian_operating_point,
     rcc_decode,
     rcc_encode,
-    rcc_guarantee_bits,
     rcc_reconstruct,
     rcc_select,
     read_rcc_header,
@@ -42,29 +63,40 @@ __all__ = [
     "QUANTIZER_KINDS",
     "BitstreamError",
     "CategoricalModel",
+    "Codec",
+    "CodecEntry",
+    "CodecReport",
     "GaussianOperatingPoint",
     "GaussianOutput",
     "GeneratorOutput",
     "LearnedHeader",
+    "ModelRequiredError",
     "OutputDistribution",
+    "PQCodec",
+    "ProductQuantizer",
+    "QuantizedLatentCodec",
+    "RCCCodec",
     "RCCEncoding",
     "ScalarQuantizer",
     "ZipfLaw",
     "checkpoint_identity",
+    "codec_entry",
     "decode_symbols",
+    "decoder_for",
     "dither",
     "empirical_entropy_bits",
     "encode_symbols",
     "gaussian_operating_point",
+    "measure_codec",
     "pack_container",
-    "pack_learned",
     "rcc_decode",
     "rcc_encode",
     "rcc_guarantee_bits",
     "rcc_reconstruct",
     "rcc_select",
     "read_rcc_header",
+    "read_stream",
+    "registered_codecs",
     "unpack_container",
-    "unpack_learned",
     "zipf_exponent",
 ]

@@ -33,6 +33,7 @@ FORMAT_VERSION = 1
 CODEC_IDS: dict[int, str] = {
     1: "rcc",  # reverse channel coding (PFR / ORC), rdlab.coding.rcc
     2: "learned",  # learned quantised codecs, rdlab.coding.learned
+    3: "pq",  # entropy-weighted product quantiser of retrieval queries, rdlab.coding.pq
 }
 """Codec ids, fixed forever: a new codec takes a new number; numbers are never reused."""
 

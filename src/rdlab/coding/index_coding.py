@@ -40,7 +40,7 @@ from functools import cached_property
 
 import numpy as np
 
-from rdlab.core.validation import check_in_range, check_int, check_nonnegative
+from rdlab.core.validation import as_float_array, check_in_range, check_int, check_nonnegative
 
 MAX_INDEX = 2**24
 """Largest number of candidates N an index coder accepts."""
@@ -418,6 +418,21 @@ def decode_indices_prefix(payload: bytes, law: ZipfLaw, count: int) -> np.ndarra
     return out
 
 
+def rcc_guarantee_bits(rate_bits: object) -> float | np.ndarray:
+    r"""The rate guarantee of eq. (25), Lei et al.: :math:`R + \log_2(R + 1) + 5` bits.
+
+    Examples
+    --------
+    >>> rcc_guarantee_bits(1.0)
+    7.0
+    """
+    r = as_float_array("rate_bits", rate_bits)
+    if np.any(r < 0):
+        raise ValueError(f"rate_bits must be >= 0, got min {r.min()}")
+    g = r + np.log2(r + 1.0) + 5.0
+    return float(g) if g.ndim == 0 else g
+
+
 __all__ = [
     "INDEX_CODINGS",
     "MAX_INDEX",
@@ -430,5 +445,6 @@ __all__ = [
     "decode_indices_range",
     "encode_indices_prefix",
     "encode_indices_range",
+    "rcc_guarantee_bits",
     "zipf_exponent",
 ]

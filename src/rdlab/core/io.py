@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rdlab.core.results import _jsonable
+from rdlab.core.results import jsonable
 
 
 def check_writable(path: str | os.PathLike, *, overwrite: bool, flag: str = "--force") -> Path:
@@ -48,7 +48,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    text = json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n"
+    text = json.dumps(jsonable(obj), indent=2, sort_keys=False) + "\n"
     return atomic_write(path, lambda p: p.write_text(text))
 
 

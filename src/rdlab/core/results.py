@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, np.generic):
-        return _jsonable(value.item())
+        return jsonable(value.item())
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -71,7 +71,7 @@ class RDPoint:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; fields that are ``None`` are left out."""
-        return {k: _jsonable(v) for k, v in asdict(self).items() if v is not None}
+        return {k: jsonable(v) for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class RDCurve:
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
-            "meta": _jsonable(dict(self.meta)),
+            "meta": jsonable(dict(self.meta)),
             "points": [p.to_dict() for p in self.points],
         }
 

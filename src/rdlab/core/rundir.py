@@ -30,14 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from rdlab.core.io import atomic_write, write_json_atomic
-from rdlab.core.results import _jsonable
+from rdlab.core.results import jsonable
 
 CHECKPOINT_FORMAT = "rdlab-checkpoint"
 CHECKPOINT_VERSION = "1"
 
 
 def _canonical(obj: Any) -> Any:
-    return json.loads(json.dumps(_jsonable(obj), sort_keys=True))
+    return json.loads(json.dumps(jsonable(obj), sort_keys=True))
 
 
 def _diff_keys(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
@@ -212,7 +212,7 @@ class RunDir:
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
             "architecture": json.dumps(_canonical(architecture), sort_keys=True),
-            "state": json.dumps(_jsonable(metadata)),
+            "state": json.dumps(jsonable(metadata)),
         }
         cpu = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
         self.path.mkdir(parents=True, exist_ok=True)

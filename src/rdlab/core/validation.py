@@ -141,3 +141,27 @@ def make_rng(seed: object) -> np.random.Generator:
         raise TypeError("seed must be given explicitly (an int >= 0 or a numpy Generator)")
     s = check_int("seed", seed, minimum=0)
     return np.random.default_rng(s)
+
+
+MAX_SEED = 2**64 - 1
+"""Largest seed a bitstream header holds (uint64)."""
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """An integer seed in ``[0, 2**64)``, the range every bitstream header stores."""
+    return check_int(name, seed, minimum=0, maximum=MAX_SEED)
+
+
+def check_bytes(name: str, value: object) -> bytes:
+    """``bytes`` from bytes, bytearray or memoryview; ``TypeError`` naming ``name`` otherwise."""
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError(f"{name} must be bytes, got {type(value).__name__}")
+    return bytes(value)
+
+
+def check_digest(name: str, value: object) -> bytes:
+    """A 32-byte SHA-256 digest (the identity of a model in a bitstream header)."""
+    out = check_bytes(name, value)
+    if len(out) != 32:
+        raise ValueError(f"{name} must be a 32-byte SHA-256 digest, got {len(out)} bytes")
+    return out

@@ -19,7 +19,7 @@ neural generator :math:`G_\theta` (:mod:`rdlab.estimators.generators`) and minim
 
 Units and signs follow rdlab: rates in bits; ``slope`` is dR/dD in bits per unit distortion
 (<= 0) and the paper's multiplier is :math:`\tilde\beta = \text{slope} \cdot \ln 2` nats per
-unit distortion (``beta_nats``). Distortions are per sample (for ``"mse"`` the squared error
+unit distortion (``beta_nats``). Distortions are per sample (for ``"squared_error"`` the squared error
 summed over the sample's components, as in the paper: :math:`d(x, y) = \|x - y\|_2^2`).
 
 The final estimate (:func:`estimate_rate`) is computed on held-out samples with :math:`M`
@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.core.results import RDCurve, RDPoint, _jsonable
+from rdlab.core.results import RDCurve, RDPoint, jsonable
 from rdlab.core.torch_state import (
     check_device,
     load_optimizer_tensors,
@@ -78,25 +78,28 @@ _LP = re.compile(r"^sq-l(\d+(?:\.\d+)?)$")
 
 
 def check_distortion_name(name: object) -> str:
-    """Validate a distortion name: ``"mse"`` or ``"sq-lP"`` (``P >= 1``, e.g. ``"sq-l1"``).
+    """Validate a distortion name: ``"squared_error"`` or ``"sq-lP"`` (``P >= 1``, e.g.
+    ``"sq-l1"``); returns the canonical name.
 
-    ``"mse"`` is :math:`\\|x - y\\|_2^2` summed over the sample's components (``"sq-l2"`` is the
-    same measure); ``"sq-lP"`` is the squared :math:`\\ell_P` distance
+    ``"squared_error"`` is :math:`\\|x - y\\|_2^2` summed over the sample's components
+    (``"sq-l2"`` is the same measure; ``"squared_error"``, the name of rdlab < 0.2, is read as
+    ``"squared_error"``); ``"sq-lP"`` is the squared :math:`\\ell_P` distance
     :math:`\\|x - y\\|_P^2` of seed 002 §IV-F (Fig. 7).
 
     Examples
     --------
-    >>> check_distortion_name("sq-l1")
-    'sq-l1'
+    >>> check_distortion_name("sq-l1"), check_distortion_name("mse")
+    ('sq-l1', 'squared_error')
     """
     if not isinstance(name, str):
         raise TypeError(f"distortion must be a name (str), got {type(name).__name__}")
-    if name == "mse":
-        return name
+    if name in ("squared_error", "mse"):
+        return "squared_error"
     m = _LP.match(name)
     if not m or float(m.group(1)) < 1:
         raise ValueError(
-            f"distortion must be 'mse' or 'sq-lP' with P >= 1 (e.g. 'sq-l1'), got {name!r}"
+            f"distortion must be 'squared_error' or 'sq-lP' with P >= 1 (e.g. 'sq-l1'), "
+            f"got {name!r}"
         )
     return name
 
@@ -114,7 +117,7 @@ def pairwise_distortion(name: str) -> Callable[[Any, Any], Any]:
     name = check_distortion_name(name)
     import torch
 
-    if name in ("mse", "sq-l2"):
+    if name in ("squared_error", "sq-l2"):
 
         def mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             xf = x.reshape(x.shape[0], -1)
@@ -445,7 +448,7 @@ class NERDEstimate:
         return self.beta_nats / LN2
 
     def to_dict(self) -> dict[str, Any]:
-        return {**_jsonable(asdict(self)), "slope": self.slope}
+        return {**jsonable(asdict(self)), "slope": self.slope}
 
 
 def _samples_tensor(name: str, value: object, dtype, device: str):
@@ -468,7 +471,7 @@ def _eval_distance(name: str):
     """A no-grad pairwise distortion for the final estimate (fewer passes over memory)."""
     import torch
 
-    if name not in ("mse", "sq-l2"):
+    if name not in ("squared_error", "sq-l2"):
         return pairwise_distortion(name)
 
     def mse(x: torch.Tensor, y: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
@@ -491,7 +494,7 @@ def _stream_pass(x, sampler, n_samples, chunk, seed, beta, name, dtype, device, 
 
     n = x.shape[0]
     dist = _eval_distance(name)
-    is_mse = name in ("mse", "sq-l2")
+    is_mse = name in ("squared_error", "sq-l2")
     xf = x.reshape(n, -1)
     x2 = (xf * xf).sum(1)
     lse = torch.full((n,), -math.inf, dtype=dtype, device=device)
@@ -543,7 +546,7 @@ def estimate_rate(
     seed: int,
     target_distortion: float | None = None,
     slope: float | None = None,
-    distortion: str = "mse",
+    distortion: str = "squared_error",
     n_samples: int = DEFAULT_EVAL_SAMPLES,
     chunk_size: int = 8192,
     beta_init: float | None = None,
@@ -585,7 +588,7 @@ def estimate_rate(
     target_distortion, slope : float
         Exactly one: the constraint D > 0, or dR/dD < 0 in bits per unit distortion.
     distortion : str
-        ``"mse"`` or ``"sq-lP"`` (:func:`pairwise_distortion`).
+        ``"squared_error"`` or ``"sq-lP"`` (:func:`pairwise_distortion`).
     n_samples : int
         M (default :math:`10^5`).
     chunk_size : int
@@ -812,7 +815,7 @@ class NERDConfig:
             raise ValueError(f"lr_final must be <= lr, got {self.lr_final} > {self.lr}")
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
 
 NERD_PRESETS: dict[str, NERDConfig] = {
@@ -905,7 +908,7 @@ def train_generator(
     config: NERDConfig,
     target_distortion: float | None = None,
     slope: float | None = None,
-    distortion: str = "mse",
+    distortion: str = "squared_error",
     device: str = "cpu",
     state: TrainState | None = None,
     optimizer_state: dict[str, Any] | None = None,
@@ -1029,14 +1032,14 @@ class NERDResult:
     source : str
         The source's name.
     distortion_measure : str
-        ``"mse"`` or ``"sq-lP"``.
+        ``"squared_error"`` or ``"sq-lP"``.
     d_max : float
         The zero-rate distortion :math:`D_{max}` (closed form for Gaussian sources under
-        ``"mse"``, else the empirical :math:`E\\,d(X, \\bar X)`, an upper bound).
+        ``"squared_error"``, else the empirical :math:`E\\,d(X, \\bar X)`, an upper bound).
     d_max_empirical : float
         :math:`\\frac1n\\sum_i d(x_i, \\bar x)` on the held-out samples.
     closed_form_rate_bits : float or None
-        :math:`R(\\hat D)` in closed form where known (Gaussian, ``"mse"``).
+        :math:`R(\\hat D)` in closed form where known (Gaussian, ``"squared_error"``).
     steps : int
         Training steps.
     train_seconds, eval_seconds : float
@@ -1072,8 +1075,8 @@ class NERDResult:
         return self.estimate.rate_stderr_bits
 
     @property
-    def gap_to_closed_form_bits(self) -> float | None:
-        """:math:`\\hat R - R(\\hat D)` where the closed form is known."""
+    def excess_rate_bits(self) -> float | None:
+        """:math:`\\hat R - R(\\hat D)`, bits, against the closed form where it is known."""
         if self.closed_form_rate_bits is None:
             return None
         return self.rate_bits - self.closed_form_rate_bits
@@ -1105,11 +1108,12 @@ class NERDResult:
             out["target_distortion"] = self.estimate.target_distortion
         if self.closed_form_rate_bits is not None:
             out["closed_form_rate_bits"] = self.closed_form_rate_bits
-            out["gap_bits_to_closed_form"] = self.gap_to_closed_form_bits
-        return _jsonable(out)
+            out["excess_rate_bits"] = self.excess_rate_bits
+            out["reference"] = "closed-form R(D)"
+        return jsonable(out)
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(
+        return jsonable(
             {
                 "point": self.point_dict(),
                 "estimate": self.estimate.to_dict(),
@@ -1173,7 +1177,7 @@ def split_samples(source: Any, config: NERDConfig, seed: int) -> tuple[np.ndarra
     return x_tr, x_ev
 
 
-def zero_rate_distortion(x: object, distortion: str = "mse") -> float:
+def zero_rate_distortion(x: object, distortion: str = "squared_error") -> float:
     r"""The empirical :math:`\frac1n\sum_i d(x_i, \bar x)` (:math:`D_{max}` under squared error,
     an upper bound on it otherwise).
 
@@ -1192,7 +1196,7 @@ def zero_rate_distortion(x: object, distortion: str = "mse") -> float:
 def _closed_form(source: Any, distortion: str, d_hat: float) -> tuple[float | None, float | None]:
     from rdlab.sources.base import GaussianSource
 
-    if isinstance(source, GaussianSource) and distortion in ("mse", "sq-l2"):
+    if isinstance(source, GaussianSource) and distortion in ("squared_error", "sq-l2"):
         from rdlab.theory.gaussian import vector_gaussian_rate_distortion
 
         r = None if d_hat <= 0 else float(vector_gaussian_rate_distortion(d_hat, source))
@@ -1206,7 +1210,7 @@ def nerd_point(
     seed: int,
     target_distortion: float | None = None,
     slope: float | None = None,
-    distortion: str = "mse",
+    distortion: str = "squared_error",
     config: NERDConfig | str = "default",
     device: str = "cpu",
     run_dir: str | Path | None = None,
@@ -1231,7 +1235,7 @@ def nerd_point(
         Lagrangian mode: dR/dD < 0 in bits per unit distortion (the paper's multiplier is
         ``slope * ln 2`` nats).
     distortion : str
-        ``"mse"`` (squared error summed over the sample) or ``"sq-lP"``.
+        ``"squared_error"`` (squared error summed over the sample) or ``"sq-lP"``.
     config : NERDConfig or str
         Settings or a preset name from :data:`NERD_PRESETS`.
     device : str

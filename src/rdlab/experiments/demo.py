@@ -77,49 +77,32 @@ def _nerd_stage(seed: int, progress: bool) -> dict[str, Any]:
         "rate_bits": res.rate_bits,
         "rate_stderr_bits": res.rate_stderr_bits,
         "distortion": res.distortion,
+        "distortion_measure": res.distortion_measure,
         "closed_form_rate_bits": res.closed_form_rate_bits,
-        "gap_to_closed_form_bits": res.gap_to_closed_form_bits,
+        "excess_rate_bits": res.excess_rate_bits,
+        "reference": "closed-form R(D)",
         "seconds": round(time.perf_counter() - start, 3),
     }
 
 
 def _rcc_stage(source, n_samples: int, seed: int, progress: bool) -> list[dict[str, Any]]:
-    from rdlab.coding.rcc import (
-        gaussian_operating_point,
-        rcc_guarantee_bits,
-        rcc_measure,
-    )
+    from rdlab.coding.codec import measure_codec
+    from rdlab.coding.rcc import RCCCodec
     from rdlab.theory.gaussian import reverse_water_filling_at_rate
 
     x = source.sample(n_samples, seed=seed)
     points = []
     for rate in RCC_RATES_BITS:
         target = reverse_water_filling_at_rate(source.eigenvalues, rate).distortion
-        op = gaussian_operating_point(DEFAULT_SOURCE, distortion=target)
-        n_candidates = 2 ** int(np.ceil(op.rate_bits - 1e-9) + 6)
-        start = time.perf_counter()
-        m = rcc_measure(
-            x,
-            op.output,
-            slope=op.slope,
-            n_candidates=n_candidates,
-            seed=seed,
-            zipf_rate_bits=op.rate_bits,
-            progress=progress,
-        )
+        codec = RCCCodec.gaussian(DEFAULT_SOURCE, distortion=target, progress=progress)
+        report = measure_codec(codec, x, seed=seed)
         points.append(
             {
                 "method": "rcc-pfr",
-                "rate_bits": m["file_bits"],
-                "payload_bits": m["rate_bits"],
-                "distortion": m["distortion"],
-                "target_distortion": op.distortion,
-                "rd_rate_bits": op.rate_bits,
-                "guarantee_bits": float(rcc_guarantee_bits(op.rate_bits)),
-                "n_candidates": n_candidates,
-                "n_samples": n_samples,
-                "bitstream_bytes": m["bitstream_bytes"],
-                "seconds": round(time.perf_counter() - start, 3),
+                **report.to_dict(),
+                "target_distortion": target,
+                "closed_form_rate_bits": codec.zipf_rate_bits,
+                "n_candidates": codec.n_candidates,
             }
         )
     return points
@@ -129,19 +112,14 @@ def _learned_stage(out: Path, seed: int, progress: bool) -> dict[str, Any]:
     from rdlab.models.learned import learned_run, preset_config
 
     cfg = preset_config("quick", "digits", fresh_critic_steps=200, **LEARNED_POINT)
-    res = learned_run(cfg, out / "learned", seed=seed, overwrite=True, progress=progress)
-    keep = (
-        "distortion",
-        "distortion_stderr",
-        "rate_bound_bits",
-        "rate_entropy_bits",
-        "rate_bits",
-        "rate_payload_bits",
-        "perception_w1",
-        "train_seconds",
-        "n_test",
-    )
-    return {"method": "learned-uq", "data": "digits", **LEARNED_POINT, **{k: res[k] for k in keep}}
+    run = learned_run(cfg, out / "learned", seed=seed, overwrite=True, progress=progress)
+    return {
+        "method": "learned-uq",
+        "data": "digits",
+        **LEARNED_POINT,
+        **run.evaluation.to_dict(),
+        "train_seconds": round(run.train_seconds, 2),
+    }
 
 
 def run_demo(
@@ -207,10 +185,12 @@ def _plot(path: Path, results: dict[str, Any]) -> None:
     codec = results["codec"]
     d = [p["distortion"] for p in codec]
     a1.plot(d, [p["rate_bits"] for p in codec], "s", label="reverse channel codec (file bytes)")
-    a1.plot(d, [p["payload_bits"] for p in codec], "^", label="reverse channel codec (payload)")
+    a1.plot(
+        d, [p["rate_payload_bits"] for p in codec], "^", label="reverse channel codec (payload)"
+    )
     a1.plot(
         [p["target_distortion"] for p in codec],
-        [p["guarantee_bits"] for p in codec],
+        [p["rate_bound_bits"] for p in codec],
         "x",
         label="guarantee R + log2(R+1) + 5",
     )
@@ -258,7 +238,7 @@ def _plot(path: Path, results: dict[str, Any]) -> None:
 
 def format_demo(results: dict[str, Any]) -> str:
     """A human-readable summary of :func:`run_demo`'s results."""
-    from rdlab.cli.common import format_table
+    from rdlab.core.table import format_table
 
     g = results["gaussian20"]
     s = results["scalar_gaussian"]
@@ -274,17 +254,13 @@ def format_demo(results: dict[str, Any]) -> str:
             1,
             f"NERD estimate from samples: R = {n['rate_bits']:.3f} ± {n['rate_stderr_bits']:.3f} bits "
             f"at D = {n['distortion']:.3f}; closed form R(D) = {n['closed_form_rate_bits']:.3f} bits "
-            f"(gap {n['gap_to_closed_form_bits']:+.3f} bit, {n['seconds']} s)",
+            f"(R - R(D) = {n['excess_rate_bits']:+.3f} bit, {n['seconds']} s)",
         )
     rows = [
         {
-            "what": f"codec N=2^{int(np.log2(p['n_candidates']))}",
-            "distortion": p["distortion"],
-            "rd": p["rd_rate_bits"],
-            "file": p["rate_bits"],
-            "payload": p["payload_bits"],
-            "gap": p["payload_bits"] - p["rd_rate_bits"],
-            "guarantee": p["guarantee_bits"],
+            **p,
+            "point": f"codec N=2^{int(np.log2(p['n_candidates']))}",
+            "excess": p["rate_payload_bits"] - p["closed_form_rate_bits"],
         }
         for p in results["codec"]
     ]
@@ -292,15 +268,19 @@ def format_demo(results: dict[str, Any]) -> str:
         format_table(
             rows,
             [
-                ("what", "point"),
+                ("point", "point"),
                 ("distortion", "distortion"),
-                ("rd", "R(D) [bits]"),
-                ("file", "file [bits/sample]"),
-                ("payload", "payload [bits/sample]"),
-                ("gap", "payload - R(D)"),
-                ("guarantee", "guarantee [bits]"),
+                ("closed_form_rate_bits", "R(D)"),
+                ("rate_bits", "rate_bits"),
+                ("rate_payload_bits", "rate_payload_bits"),
+                ("excess", "payload - R(D)"),
+                ("rate_bound_bits", "rate_bound_bits"),
             ],
         )
+    )
+    lines.append(
+        "rates in bits per sample: rate_bits = 8 x file bytes / samples; rate_payload_bits "
+        "without container and header; rate_bound_bits = R + log2(R+1) + 5"
     )
     lines += [
         "",
@@ -334,8 +314,11 @@ def format_demo(results: dict[str, Any]) -> str:
             f"learned codec on digits ({lc['quantizer'].upper()}, d = {lc['latent_dim']}, "
             f"L = {lc['levels']}, trained in {lc['train_seconds']:.1f} s), test set of "
             f"{lc['n_test']} images:",
-            f"  MSE {lc['distortion']:.4f} ± {lc['distortion_stderr']:.4f} per pixel; rate "
-            f"bound {lc['rate_bound_bits']:.2f}, symbol entropy {lc['rate_entropy_bits']:.2f}, "
-            f"file {lc['rate_bits']:.2f} bits/image (payload {lc['rate_payload_bits']:.2f})",
+            f"  distortion {lc['distortion']:.4f} ± {lc['distortion_stderr']:.4f} "
+            f"({lc['distortion_measure']}: MSE per pixel); rates in bits per image: "
+            f"rate_bits {lc['rate_bits']:.2f} (the file), rate_payload_bits "
+            f"{lc['rate_payload_bits']:.2f}, rate_information_bits "
+            f"{lc['rate_information_bits']:.2f}, rate_entropy_bits "
+            f"{lc['rate_entropy_bits']:.2f}, rate_bound_bits {lc['rate_bound_bits']:.2f}",
         ]
     return "\n".join(lines)

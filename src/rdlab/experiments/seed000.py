@@ -137,12 +137,13 @@ def summarise(trials: dict[str, dict[int, list[dict[str, Any]]]]) -> dict[str, A
                 "recall_at_5",
                 "recall_at_10",
                 "rate_bits",
-                "information_bits",
+                "rate_payload_bits",
+                "rate_information_bits",
                 "bound_distortion",
             ):
                 mean, se = _mean_se([row[key] for row in rows])
                 entry[key] = mean
-                entry[f"{key}_se"] = se
+                entry[f"{key}_stderr"] = se
             entry["temperatures"] = rows[0]["temperatures"]
             entry["modality_bits"] = rows[0]["quantizer"]["modality_bits"]
             summary[m][str(r)] = entry
@@ -153,7 +154,7 @@ def summarise(trials: dict[str, dict[int, list[dict[str, Any]]]]) -> dict[str, A
             mean, se = _mean_se(diff)
             summary["adaptive_minus_fixed"][str(r)] = {
                 "mrr": mean,
-                "mrr_se": se,
+                "mrr_stderr": se,
                 "trials_adaptive_ahead": int(sum(d > 0 for d in diff)),
                 "trials": len(diff),
             }
@@ -169,7 +170,7 @@ def _plot_table(path: Path, tables: dict[str, Any], bits: tuple[int, ...]) -> No
     for ax, (name, summ) in zip(axes[0], tables.items(), strict=True):
         for i, m in enumerate(METHODS):
             mu = [summ[m][str(r)]["mrr"] for r in bits]
-            se = [summ[m][str(r)]["mrr_se"] for r in bits]
+            se = [summ[m][str(r)]["mrr_stderr"] for r in bits]
             ax.errorbar(
                 bits, mu, yerr=se, marker="o", capsize=3, color=f"C{i}", label=f"{m} (rdlab)"
             )
@@ -252,7 +253,7 @@ def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     for m in METHODS:
         x = np.array([summ[m][str(r)]["rate_bits"] for r in bits])
         y = np.array([summ[m][str(r)]["distortion"] for r in bits])
-        e = np.array([summ[m][str(r)]["distortion_se"] for r in bits])
+        e = np.array([summ[m][str(r)]["distortion_stderr"] for r in bits])
         ax.plot(x, y, "o-", label=m)
         ax.fill_between(x, y - e, y + e, alpha=0.25)
     grid = np.linspace(0.0, float(max(bits)), 400)

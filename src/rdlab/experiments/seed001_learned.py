@@ -246,14 +246,15 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 
 
 def _canonical(obj: Any) -> Any:
-    from rdlab.core.results import _jsonable
+    from rdlab.core.results import jsonable
 
-    return json.loads(json.dumps(_jsonable(obj), sort_keys=True))
+    return json.loads(json.dumps(jsonable(obj), sort_keys=True))
 
 
 ROW_KEYS = (
     "distortion",
     "distortion_stderr",
+    "distortion_measure",
     "perception_w1",
     "perception_w1_own",
     "rate_bound_bits",
@@ -281,7 +282,7 @@ def _train_sub_run(kwargs: dict[str, Any]) -> dict[str, Any]:
     from rdlab.models.learned import learned_run
 
     torch.set_num_threads(kwargs.pop("threads"))
-    return learned_run(**kwargs)
+    return learned_run(**kwargs).to_dict()
 
 
 class _Models:
@@ -382,7 +383,7 @@ class _Models:
                 rows[j.name] = (
                     self._row(j, stored, reused=True)
                     if stored is not None
-                    else self._trained(j, learned_run(**kwargs))
+                    else self._trained(j, learned_run(**kwargs).to_dict())
                 )
             return rows
         return self._run_parallel(jobs)

@@ -12,7 +12,7 @@
 ``002-fig19``
     PFR and ORC with a learned output distribution (Fig. 19): a NERD generator is trained on
     ``gaussian20`` at a fixed slope (a run directory under the output directory) and used as
-    :math:`Q_Y` (:func:`rdlab.coding.nerd_output.nerd_output`), next to the same codes with the
+    :math:`Q_Y` (:func:`rdlab.coding.rcc.nerd.nerd_output`), next to the same codes with the
     exact :math:`Q_Y^*` at that slope. Writes ``fig19_rcc_learned_q.png``.
 ``002-fig10``
     NERD-RCC on images (Fig. 10, and the reconstructions of Fig. 11(b)): a NERD generator is
@@ -22,9 +22,11 @@
     against the NERD estimate and the guarantee R + log2(R+1) + 5; every stream is decoded and
     must rebuild the encoder's reconstruction bit for bit. Writes ``fig10_nerd_rcc_images.png``.
 
-Every rate is measured from bytes: the range-coded payload of the whole batch (``*_bits``), the
-one-shot prefix code of each index alone (``one_shot_bits``) and the whole file, container and
-header included (``file_bits``).
+Every rate is measured from bytes (:func:`rdlab.coding.codec.measure_codec`), in bits per sample:
+the range-coded indices of the whole batch (``rate_payload_bits``), the one-shot prefix code of
+each index alone (``rate_one_shot_bits``) and the whole file, container and header included
+(``rate_bits``); ``rate_bound_bits`` is the guarantee R + log2(R + 1) + 5 of eq. (25) at the
+Zipf rate R. The figures and the margins compare the payload with R(D), as the paper does.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.coding.rcc import gaussian_operating_point, rcc_guarantee_bits, rcc_measure
+from rdlab.coding.codec import measure_codec
+from rdlab.coding.rcc import RCCCodec, gaussian_operating_point, rcc_guarantee_bits
 from rdlab.core.io import headless_pyplot, write_figure
 from rdlab.experiments.registry import register_experiment
 from rdlab.sources.registry import gaussian20_variances, make_source
@@ -108,31 +111,28 @@ def _code(
     q=None,
     slope: float | None = None,
     zipf_rate_bits: float | None = None,
-    decode: bool = False,
 ) -> dict[str, Any]:
-    """Measure one code; ``op`` supplies whichever of ``q``, ``slope``, the rate is not given."""
-    row = rcc_measure(
-        x,
+    """Measure one code (encode, decode, rates from the bytes); ``op`` supplies whichever of
+    ``q``, ``slope``, the rate is not given."""
+    codec = RCCCodec(
         op.output if q is None else q,
         slope=op.slope if slope is None else slope,
         n_candidates=n_candidates,
-        seed=seed,
         zipf_rate_bits=op.rate_bits if zipf_rate_bits is None else zipf_rate_bits,
         method=method,
-        decode=decode,
     )
-    for key in ("n_samples", "bitstream_bytes"):
-        row.pop(key)
-    return row
+    row = measure_codec(codec, x, seed=seed).to_dict()
+    row.pop("n_samples")
+    return {"method": method, "n_candidates": int(n_candidates), **row}
 
 
 def _learned_output(source: str, slope: float, nerd_cfg, run: Path, seed: int):
     """Train NERD on ``source`` at ``slope`` into ``run``; its generator as Q_Y.
 
     Returns the :class:`~rdlab.estimators.nerd.NERDResult` and what
-    :func:`rdlab.coding.nerd_output.nerd_output` gives: (Q_Y, the run's slope, its rate).
+    :func:`rdlab.coding.rcc.nerd.nerd_output` gives: (Q_Y, the run's slope, its rate).
     """
-    from rdlab.coding.nerd_output import nerd_output
+    from rdlab.coding.rcc.nerd import nerd_output
     from rdlab.estimators.nerd import nerd_point
 
     res = nerd_point(source, seed=seed, slope=slope, config=nerd_cfg, run_dir=run, overwrite=True)
@@ -168,8 +168,7 @@ def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             row.update(
                 {
                     "target_distortion": op.distortion,
-                    "rate_distortion_bits": op.rate_bits,
-                    "guarantee_bits": op.guarantee_bits,
+                    "closed_form_rate_bits": op.rate_bits,
                     "slope": op.slope,
                 }
             )
@@ -187,13 +186,13 @@ def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         pts = [p for p in points if p["method"] == method]
         ax.plot(
             [p["distortion"] for p in pts],
-            [p["rate_bits"] for p in pts],
+            [p["rate_payload_bits"] for p in pts],
             marker,
             label=f"{method.upper()} (range-coded bytes)",
         )
         ax.plot(
             [p["distortion"] for p in pts],
-            [p["one_shot_bits"] for p in pts],
+            [p["rate_one_shot_bits"] for p in pts],
             marker,
             mfc="none",
             label=f"{method.upper()} (one-shot prefix code)",
@@ -205,13 +204,17 @@ def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     write_figure(fig, Path(out_dir) / "fig9_rcc_gaussian.png")
-    gaps = [p["rate_bits"] - p["rate_distortion_bits"] for p in points]
+    excess = [p["rate_payload_bits"] - p["closed_form_rate_bits"] for p in points]
     return {
         "source": SOURCE,
         "n_samples": cfg["n_samples"],
         "points": points,
-        "max_gap_to_rd_bits": max(gaps),
-        "min_margin_to_guarantee_bits": min(p["guarantee_bits"] - p["rate_bits"] for p in points),
+        "max_excess_rate_bits": max(excess),
+        "excess_of": "rate_payload_bits",
+        "reference": "closed-form R(D)",
+        "min_margin_to_bound_bits": min(
+            p["rate_bound_bits"] - p["rate_payload_bits"] for p in points
+        ),
         "files": ["fig9_rcc_gaussian.png"],
     }
 
@@ -241,10 +244,10 @@ def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     for method, marker in (("pfr", "o-"), ("orc", "s-")):
         pts = [p for p in points if p["method"] == method]
         js = [p["log2_n_candidates"] for p in pts]
-        ax_r.plot(js, [p["rate_bits"] for p in pts], marker, label=method.upper())
+        ax_r.plot(js, [p["rate_payload_bits"] for p in pts], marker, label=method.upper())
         ax_d.plot(js, [p["distortion"] for p in pts], marker, label=method.upper())
     ax_r.axhline(op.rate_bits, color="k", label="R(D)")
-    ax_r.axhline(op.guarantee_bits, color="k", ls="--", label="R + log2(R+1) + 5")
+    ax_r.axhline(op.rate_bound_bits, color="k", ls="--", label="R + log2(R+1) + 5")
     ax_r.set_xlabel("log2 N")
     ax_r.set_ylabel("rate [bits per sample, range-coded bytes]")
     ax_d.axhline(op.distortion, color="k", label="D")
@@ -258,9 +261,8 @@ def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     return {
         "source": SOURCE,
         "n_samples": cfg["n_samples"],
-        "rate_distortion_bits": op.rate_bits,
+        "closed_form_rate_bits": op.rate_bits,
         "target_distortion": op.distortion,
-        "guarantee_bits": op.guarantee_bits,
         "slope": op.slope,
         "points": points,
         "files": ["fig14_rcc_vs_n.png"],
@@ -292,7 +294,7 @@ def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
                 "slope": run_slope,
                 "nerd_rate_bits": run_rate,
                 "nerd_distortion": res.distortion,
-                "rate_distortion_bits": op.rate_bits,
+                "closed_form_rate_bits": op.rate_bits,
                 "optimal_distortion": op.distortion,
             }
         )
@@ -317,9 +319,8 @@ def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
                         "q": q_name,
                         "slope": run_slope,
                         "nerd_rate_bits": run_rate,
-                        "rate_distortion_bits": op.rate_bits,
+                        "closed_form_rate_bits": op.rate_bits,
                         "optimal_distortion": op.distortion,
-                        "guarantee_bits": op.guarantee_bits,
                     }
                 )
                 points.append(row)
@@ -347,7 +348,7 @@ def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         pts = [p for p in points if p["q"] == q_name and p["method"] == method]
         ax.plot(
             [p["distortion"] for p in pts],
-            [p["rate_bits"] for p in pts],
+            [p["rate_payload_bits"] for p in pts],
             marker,
             label=f"{method.upper()}, {'learned Q_Y (NERD)' if q_name == 'learned' else 'exact Q_Y*'}",
         )
@@ -401,14 +402,12 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         res, q, run_slope, run_rate = _learned_output(source, slope, nerd_cfg, run, seed)
         nerd_seconds += res.train_seconds + res.eval_seconds
         rate = max(0.0, run_rate)
-        guarantee = float(rcc_guarantee_bits(rate))
         runs.append(
             {
                 "run_dir": run.name,
                 "slope": run_slope,
                 "nerd_rate_bits": run_rate,
                 "nerd_distortion": res.distortion,
-                "guarantee_bits": guarantee,
             }
         )
         base = math.ceil(rate - 1e-9)
@@ -416,17 +415,15 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             for method in ("pfr", "orc"):
                 row = _code(
                     x, None, 2**log2_n, method, seed + 1,
-                    q=q, slope=run_slope, zipf_rate_bits=rate, decode=True,
+                    q=q, slope=run_slope, zipf_rate_bits=rate,
                 )  # fmt: skip
-                # rcc_measure(decode=True) raises unless the decoder rebuilds it bit for bit
+                # measure_codec raises unless the decoder rebuilds it bit for bit
                 row.update(
                     {
                         "log2_n_candidates": log2_n,
                         "slope": run_slope,
                         "nerd_rate_bits": run_rate,
                         "nerd_distortion": res.distortion,
-                        "guarantee_bits": guarantee,
-                        "round_trip_identical": True,
                     }
                 )
                 points.append(row)
@@ -456,7 +453,7 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         pts = [p for p in points if p["method"] == method]
         ax.plot(
             [p["distortion"] for p in pts],
-            [p["rate_bits"] for p in pts],
+            [p["rate_payload_bits"] for p in pts],
             marker,
             label=f"NERD-RCC {method.upper()} (range-coded bytes)",
         )
@@ -492,7 +489,9 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "nerd_seconds": nerd_seconds,
         "runs": runs,
         "points": points,
-        "round_trip_identical": True,
-        "min_margin_to_guarantee_bits": min(p["guarantee_bits"] - p["rate_bits"] for p in points),
+        "round_trip_identical": all(p["round_trip_identical"] for p in points),
+        "min_margin_to_bound_bits": min(
+            p["rate_bound_bits"] - p["rate_payload_bits"] for p in points
+        ),
         "files": ["fig10_nerd_rcc_images.png"],
     }

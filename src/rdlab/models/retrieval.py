@@ -38,7 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.coding.product_quantizer import (
+from rdlab.coding.codec import read_stream
+from rdlab.coding.pq import (
+    PQCodec,
     ProductQuantizer,
     check_embeddings,
     check_modality_dims,
@@ -312,12 +314,22 @@ def train_clip(
 
 @dataclass(frozen=True)
 class RetrievalResult:
-    """One method at one bit budget, evaluated on held-out queries."""
+    """One method at one bit budget, evaluated on held-out queries.
+
+    Rates are bits per query, from the real bitstream of all test queries (:class:`PQCodec`):
+    ``rate_bits`` the whole file, ``rate_payload_bits`` the range-coded indices alone,
+    ``rate_information_bits`` their information content; ``bits`` is the budget R (the
+    fixed-length index). ``distortion`` is 1 - MRR (``distortion_measure`` ``"ranking"``);
+    ``bound_distortion`` is the ranking Fano bound at ``rate_payload_bits`` and
+    ``bound_distortion_nominal`` at ``bits``.
+    """
 
     method: str
     bits: int
     rate_bits: float
-    information_bits: float
+    rate_payload_bits: float
+    rate_information_bits: float
+    bitstream_bytes: int
     payload_bytes: int
     mrr: float
     distortion: float
@@ -328,6 +340,7 @@ class RetrievalResult:
     bound_distortion_nominal: float
     n_queries: int
     n_docs: int
+    distortion_measure: str = "ranking"
     temperatures: list[float] = field(default_factory=list)
     quantizer: dict[str, Any] = field(default_factory=dict)
 
@@ -350,20 +363,22 @@ def _evaluate_codes(
 ) -> RetrievalResult:
     if idx is None:
         idx = pq.encode(test_queries)
-    payload = pq.encode_bytes(idx)
-    if not np.array_equal(pq.decode_bytes(payload, idx.shape[0]), idx):
-        raise RuntimeError("index coding round trip failed")  # pragma: no cover
-    codes = pq.decode(idx, codeword=codeword, seed=seed)
+    codec = PQCodec(pq, codeword=codeword)
+    data = codec.pack_indices(idx, seed=seed)
+    codes = codec.decode(data)
     w = dim_weights(pq.modality_dims, temperatures)
     ranks = relevant_ranks(codes, docs, test_relevant, weights=w)
     n = idx.shape[0]
+    payload = read_stream(data, codec="pq").payload
     rate = 8.0 * len(payload) / n
     met = ranking_metrics(ranks)
     return RetrievalResult(
         method=method,
         bits=int(bits),
-        rate_bits=rate,
-        information_bits=pq.information_bits(idx) / n,
+        rate_bits=8.0 * len(data) / n,
+        rate_payload_bits=rate,
+        rate_information_bits=codec.stream_rates(data)["rate_information_bits"],
+        bitstream_bytes=len(data),
         payload_bytes=len(payload),
         n_queries=n,
         n_docs=int(docs.shape[0]),

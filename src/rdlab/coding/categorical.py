@@ -1,19 +1,16 @@
-r"""The bitstream side of a learned quantised codec (codec id 2, ``"learned"``).
+r"""Factorised categorical coding of integer symbols: the entropy coder of rdlab's quantised codecs.
 
-A learned compressor maps each input to ``d`` integer symbols :math:`s_j \in \{0, \dots,
-L_j - 1\}`, one per latent dimension (``L_j`` may differ between dimensions, e.g. a refinement
-model concatenates a base code with a refining code). This module codes them, and nothing else:
+A quantised codec maps each input to ``d`` integer symbols :math:`s_j \in \{0, \dots, L_j - 1\}`
+(``L_j`` may differ between dimensions: a refinement model concatenates a base code with a
+refining code; a product quantiser has one index per sub-vector). This module codes them:
 
-- :class:`CategoricalModel` — a factorised categorical model, one pmf per latent dimension,
-  fitted on training symbols with additive smoothing (:meth:`CategoricalModel.fit`), storable
-  as a zero-padded ``(d, max L)`` array in a checkpoint;
+- :class:`CategoricalModel` — one pmf per dimension, fitted on training symbols with additive
+  smoothing (:meth:`CategoricalModel.fit`), storable as a zero-padded ``(d, max L)`` array;
 - :func:`encode_symbols` / :func:`decode_symbols` — one ``constriction`` range coder for all
-  ``n * d`` symbols;
-- :class:`LearnedHeader`, :func:`pack_learned` / :func:`unpack_learned` — the codec header in
-  rdlab's container (:mod:`rdlab.coding.container`).
+  ``n * d`` symbols.
 
 **Payload.** The 32-bit words (little-endian) of one ``constriction.stream.queue.RangeEncoder``.
-Symbols in stream order: the ``n`` symbols of latent dimension 0 in input order, then those of
+Symbols in stream order: the ``n`` symbols of dimension 0 in input order, then those of
 dimension 1, and so on (column-major), each dimension under its own
 ``constriction.stream.model.Categorical(pmf_j, perfect=False)``. constriction quantises a pmf to
 24-bit fixed point, giving each symbol at least :math:`2^{-24}`, so every symbol in range is
@@ -21,25 +18,6 @@ encodable. :meth:`CategoricalModel.information_bits` uses those quantised probab
 payload is within a few 32-bit words of it. A payload is accepted only if it is the exact
 encoding of the symbols it decodes to (it is re-encoded and compared), so trailing or altered
 words are reported as :class:`~rdlab.coding.container.BitstreamError`.
-
-**Header** (all integers little-endian; ``docs/bitstream.md``, "Learned codec (id 2)")::
-
-    offset     size  field
-    0          1     header format    1
-    1          1     quantizer        0 "dq", 1 "nq", 2 "uq"
-    2          1     input ndim k     <= 8
-    3          1     reserved         0
-    4          8     n                uint64, number of coded inputs, <= 2^40
-    12         8     seed             uint64, shared dither (UQ) / decoder noise (NQ)
-    20         32    model identity   SHA-256 of the model that wrote the stream
-    52         4k    input shape      uint32 each, >= 1
-    52+4k      4     level runs R     uint32, 1 <= R
-    56+4k      8R    runs             (count uint32 >= 1, levels uint32 in [2, 2^16]) each;
-                                      adjacent runs have different levels, sum of counts
-                                      d <= 2^20
-
-The header ends exactly where the runs end. The levels are run-length coded so that a
-refinement code (``d1`` dimensions of ``L1`` levels, ``d2`` of ``L2``) costs two runs.
 """
 
 from __future__ import annotations
@@ -53,31 +31,14 @@ from functools import cached_property
 
 import numpy as np
 
-from rdlab.coding.container import BitstreamError, pack_container, unpack_container
-from rdlab.core.validation import PMF_ATOL, check_int, check_positive
-
-LEARNED_CODEC_ID = 2
-"""Container codec id of the learned codec (``CODEC_IDS[2] == "learned"``)."""
-
-HEADER_FORMAT = 1
-"""Version of the learned-codec header layout; readers reject any other."""
-
-QUANTIZERS = ("dq", "nq", "uq")
-"""Quantizer names in the order of their header codes (0, 1, 2). This is wire format, fixed
-forever; it holds the names of :data:`rdlab.coding.quantizers.QUANTIZER_KINDS` (checked by
-``tests/test_learned_codec.py``) but does not follow that tuple's order."""
+from rdlab.coding.container import BitstreamError
+from rdlab.core.validation import PMF_ATOL, check_bytes, check_int, check_positive
 
 MAX_LEVELS = 1 << 16
 """Largest number of levels of one latent dimension."""
 
 MAX_DIM = 1 << 20
 """Largest number of latent dimensions."""
-
-MAX_INPUTS = 1 << 40
-"""Largest number of coded inputs in one stream."""
-
-MAX_INPUT_NDIM = 8
-"""Largest number of axes of one input."""
 
 MAX_DECODE_SYMBOLS = 1 << 31
 """Largest ``n * d`` that :func:`decode_symbols` allocates."""
@@ -88,8 +49,6 @@ PRECISION_BITS = 24
 _SLACK_BITS = 64
 """Bits by which a range-coded payload may fall short of its information content."""
 
-_FIXED = struct.Struct("<BBBBQQ32s")
-_RUN = struct.Struct("<II")
 _IDENTITY_TAG = b"rdlab.categorical.v1\n"
 
 
@@ -145,7 +104,7 @@ def _quantized_weights(pmf: np.ndarray) -> np.ndarray:
 
 
 # -- argument checks -------------------------------------------------------------------------
-def _check_levels(levels: object, dim: int | None = None) -> tuple[int, ...]:
+def check_symbol_levels(levels: object, dim: int | None = None) -> tuple[int, ...]:
     """Levels as a tuple of ints in [2, MAX_LEVELS]; an int is repeated ``dim`` times."""
     if isinstance(levels, bool):
         raise TypeError("levels must be an integer or a sequence of integers, got bool")
@@ -205,19 +164,6 @@ def _check_symbols(symbols: object, levels: tuple[int, ...]) -> np.ndarray:
     return arr
 
 
-def _check_bytes(name: str, value: object) -> bytes:
-    if not isinstance(value, bytes | bytearray | memoryview):
-        raise TypeError(f"{name} must be bytes, got {type(value).__name__}")
-    return bytes(value)
-
-
-def _check_digest(name: str, value: object) -> bytes:
-    out = _check_bytes(name, value)
-    if len(out) != 32:
-        raise ValueError(f"{name} must be a 32-byte SHA-256 digest, got {len(out)} bytes")
-    return out
-
-
 # -- the coding model ------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class CategoricalModel:
@@ -228,7 +174,7 @@ class CategoricalModel:
     pmfs : tuple of ndarray
         ``pmfs[j]`` is a read-only float64 array of length ``levels[j]`` (2 to 2^16), every
         entry > 0, summing to 1 within ``PMF_ATOL``. Stored as given (not renormalised), so
-        that :meth:`to_array` / :meth:`from_array` and :meth:`sha256` are exact.
+        that :meth:`to_array` / :meth:`from_array` and :meth:`identity` are exact.
 
     Two models are equal when their levels and pmfs are bit for bit equal.
 
@@ -291,7 +237,7 @@ class CategoricalModel:
         )
 
     def __hash__(self) -> int:
-        return hash(self.sha256())
+        return hash(self.identity())
 
     @classmethod
     def fit(cls, symbols: object, levels: object, *, pseudocount: float = 0.5) -> CategoricalModel:
@@ -314,7 +260,7 @@ class CategoricalModel:
         """
         a = check_positive("pseudocount", pseudocount)
         arr = _as_symbol_array(symbols)
-        lv = _check_levels(levels, arr.shape[1])
+        lv = check_symbol_levels(levels, arr.shape[1])
         arr = _check_symbols(arr, lv)
         n = arr.shape[0]
         if n == 0:
@@ -378,7 +324,7 @@ class CategoricalModel:
             raise TypeError(f"array must be an array of real numbers ({exc})") from None
         if arr.ndim != 2:
             raise ValueError(f"array must be a 2-D array (d, max L), got shape {arr.shape}")
-        lv = _check_levels(levels, arr.shape[0])
+        lv = check_symbol_levels(levels, arr.shape[0])
         if arr.shape[1] != max(lv):
             raise ValueError(
                 f"array must have shape ({len(lv)}, {max(lv)}) for levels {list(lv)}, "
@@ -391,7 +337,7 @@ class CategoricalModel:
                 )
         return cls(tuple(arr[j, :size] for j, size in enumerate(lv)))
 
-    def sha256(self) -> bytes:
+    def identity(self) -> bytes:
         """32-byte SHA-256 of the levels and the pmfs' float64 bytes (stable across runs).
 
         Digest of ``b"rdlab.categorical.v1\\n"``, ``d`` and each ``L_j`` (uint32 little-endian),
@@ -399,7 +345,7 @@ class CategoricalModel:
 
         Examples
         --------
-        >>> len(CategoricalModel((np.array([0.5, 0.5]),)).sha256())
+        >>> len(CategoricalModel((np.array([0.5, 0.5]),)).identity())
         32
         """
         h = hashlib.sha256(_IDENTITY_TAG)
@@ -422,7 +368,7 @@ def empirical_entropy_bits(symbols: object, levels: object) -> float:
     2.0
     """
     arr = _as_symbol_array(symbols)
-    lv = _check_levels(levels, arr.shape[1])
+    lv = check_symbol_levels(levels, arr.shape[1])
     arr = _check_symbols(arr, lv)
     n = arr.shape[0]
     if n == 0:
@@ -469,7 +415,7 @@ def decode_symbols(payload: bytes, n: int, model: CategoricalModel) -> np.ndarra
         The payload is not whole 32-bit words, is too short for ``n`` inputs, fails to decode,
         or is not exactly the encoding of the symbols it decodes to (trailing or altered words).
     """
-    data = _check_bytes("payload", payload)
+    data = check_bytes("payload", payload)
     count = check_int("n", n, minimum=0)
     m = _check_model(model)
     if len(data) % 4:
@@ -505,209 +451,14 @@ def decode_symbols(payload: bytes, n: int, model: CategoricalModel) -> np.ndarra
     return out
 
 
-# -- header and stream -----------------------------------------------------------------------
-def _runs(levels: tuple[int, ...]) -> list[tuple[int, int]]:
-    runs: list[list[int]] = []
-    for v in levels:
-        if runs and runs[-1][1] == v:
-            runs[-1][0] += 1
-        else:
-            runs.append([1, v])
-    return [(c, v) for c, v in runs]
-
-
-@dataclass(frozen=True)
-class LearnedHeader:
-    """The learned codec's header: what the decoder needs besides the model.
-
-    Attributes
-    ----------
-    model_sha256 : bytes
-        32 bytes: identity of the model (weights and coding model) that wrote the stream.
-    quantizer : {"dq", "nq", "uq"}
-    levels : tuple of int
-        Levels of each latent dimension, each in [2, 2^16], at most 2^20 dimensions.
-    n : int
-        Number of coded inputs, 0 <= n <= 2^40.
-    seed : int
-        ``0 <= seed < 2**64``: seed of the shared dither (UQ) / decoder noise (NQ).
-    input_shape : tuple of int
-        Shape of one input (at most 8 axes, each >= 1), e.g. ``(1, 28, 28)``.
-
-    Examples
-    --------
-    >>> h = LearnedHeader(bytes(32), "uq", (3, 3, 8), n=10, seed=7, input_shape=(1, 28, 28))
-    >>> raw = h.pack()
-    >>> len(raw), LearnedHeader.unpack(raw) == h
-    (84, True)
-    """
-
-    model_sha256: bytes
-    quantizer: str
-    levels: tuple[int, ...]
-    n: int
-    seed: int
-    input_shape: tuple[int, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "model_sha256", _check_digest("model_sha256", self.model_sha256))
-        if self.quantizer not in QUANTIZERS:
-            raise ValueError(f"quantizer must be one of {QUANTIZERS}, got {self.quantizer!r}")
-        object.__setattr__(self, "levels", _check_levels(self.levels))
-        object.__setattr__(self, "n", check_int("n", self.n, minimum=0, maximum=MAX_INPUTS))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
-            raise TypeError(f"seed must be an integer, got {type(self.seed).__name__}")
-        if not 0 <= int(self.seed) < 1 << 64:
-            raise ValueError(f"seed must be in [0, 2**64), got {self.seed}")
-        object.__setattr__(self, "seed", int(self.seed))
-        shape = self.input_shape
-        if isinstance(shape, int | np.integer) or not isinstance(shape, Sequence):
-            raise TypeError(
-                f"input_shape must be a sequence of integers, got {type(shape).__name__}"
-            )
-        if len(shape) > MAX_INPUT_NDIM:
-            raise ValueError(
-                f"input_shape must have at most {MAX_INPUT_NDIM} axes, got {len(shape)}"
-            )
-        object.__setattr__(
-            self,
-            "input_shape",
-            tuple(
-                check_int(f"input_shape[{i}]", s, minimum=1, maximum=2**32 - 1)
-                for i, s in enumerate(shape)
-            ),
-        )
-
-    def pack(self) -> bytes:
-        """The header bytes (layout in the module docstring)."""
-        fixed = _FIXED.pack(
-            HEADER_FORMAT,
-            QUANTIZERS.index(self.quantizer),
-            len(self.input_shape),
-            0,
-            self.n,
-            self.seed,
-            self.model_sha256,
-        )
-        shape = struct.pack(f"<{len(self.input_shape)}I", *self.input_shape)
-        runs = _runs(self.levels)
-        body = b"".join(_RUN.pack(c, v) for c, v in runs)
-        return fixed + shape + struct.pack("<I", len(runs)) + body
-
-    @classmethod
-    def unpack(cls, data: bytes) -> LearnedHeader:
-        """Parse :meth:`pack`'s bytes; every field is checked.
-
-        Raises
-        ------
-        BitstreamError
-            Too short or too long, another header format, an unknown quantizer code, a
-            non-zero reserved byte, or a field outside its range.
-        """
-        raw = _check_bytes("data", data)
-
-        def bad(why: str) -> BitstreamError:
-            return BitstreamError(f"invalid learned-codec header: {why}")
-
-        if len(raw) < _FIXED.size:
-            raise bad(f"too short ({len(raw)} bytes)")
-        fmt, q, ndim, reserved, n, seed, identity = _FIXED.unpack_from(raw)
-        if fmt != HEADER_FORMAT:
-            raise bad(f"unsupported header format {fmt} (this rdlab reads {HEADER_FORMAT})")
-        if q >= len(QUANTIZERS):
-            raise bad(f"quantizer code {q}")
-        if ndim > MAX_INPUT_NDIM:
-            raise bad(f"{ndim} input dimensions (at most {MAX_INPUT_NDIM})")
-        if reserved != 0:
-            raise bad(f"reserved byte must be 0, got {reserved}")
-        if n > MAX_INPUTS:
-            raise bad(f"{n} inputs (at most {MAX_INPUTS})")
-        pos = _FIXED.size
-        if len(raw) < pos + 4 * ndim + 4:
-            raise bad("too short")
-        shape = struct.unpack_from(f"<{ndim}I", raw, pos)
-        if any(s < 1 for s in shape):
-            raise bad(f"input shape {shape}")
-        pos += 4 * ndim
-        (n_runs,) = struct.unpack_from("<I", raw, pos)
-        pos += 4
-        if n_runs < 1 or pos + _RUN.size * n_runs != len(raw):
-            raise bad(f"{n_runs} level runs do not fill the header")
-        levels: list[int] = []
-        previous = None
-        for _ in range(n_runs):
-            count, size = _RUN.unpack_from(raw, pos)
-            pos += _RUN.size
-            if count < 1 or not 2 <= size <= MAX_LEVELS or size == previous:
-                raise bad(f"level run ({count} x {size})")
-            if len(levels) + count > MAX_DIM:
-                raise bad(f"more than {MAX_DIM} latent dimensions")
-            levels.extend([size] * count)
-            previous = size
-        return cls(
-            model_sha256=identity,
-            quantizer=QUANTIZERS[q],
-            levels=tuple(levels),
-            n=n,
-            seed=seed,
-            input_shape=tuple(shape),
-        )
-
-
-def pack_learned(header: LearnedHeader, payload: bytes) -> bytes:
-    """The whole bitstream: ``header`` and ``payload`` in the container as codec 2.
-
-    Examples
-    --------
-    >>> model = CategoricalModel.fit([[0, 1], [1, 2]], (2, 3))
-    >>> header = LearnedHeader(model.sha256(), "dq", model.levels, 1, 0, (4,))
-    >>> data = pack_learned(header, encode_symbols([[1, 2]], model))
-    >>> h, payload = unpack_learned(data, model_sha256=model.sha256())
-    >>> decode_symbols(payload, h.n, model).tolist()
-    [[1, 2]]
-    """
-    if not isinstance(header, LearnedHeader):
-        raise TypeError(f"header must be a LearnedHeader, got {type(header).__name__}")
-    return pack_container(LEARNED_CODEC_ID, header.pack(), _check_bytes("payload", payload))
-
-
-def unpack_learned(
-    data: bytes, *, model_sha256: bytes | None = None
-) -> tuple[LearnedHeader, bytes]:
-    """Check the container and parse the header; returns ``(header, payload)``.
-
-    Parameters
-    ----------
-    data : bytes
-        A bitstream written by :func:`pack_learned`.
-    model_sha256 : bytes, optional
-        Identity of the decoder's model; if given, it must be the one in the header.
-
-    Raises
-    ------
-    BitstreamError
-        Not a valid learned-codec bitstream (foreign, corrupted, truncated, another codec, an
-        invalid header), or written by another model than ``model_sha256``.
-    """
-    expected = None if model_sha256 is None else _check_digest("model_sha256", model_sha256)
-    frame = unpack_container(data, codec_id=LEARNED_CODEC_ID)
-    header = LearnedHeader.unpack(frame.header)
-    if expected is not None and header.model_sha256 != expected:
-        raise BitstreamError(
-            f"stream was written by model {header.model_sha256.hex()[:16]}…, this model is "
-            f"{expected.hex()[:16]}…; decode with the model that encoded it"
-        )
-    return header, frame.payload
-
-
 __all__ = [
-    "LEARNED_CODEC_ID",
-    "QUANTIZERS",
+    "MAX_DECODE_SYMBOLS",
+    "MAX_DIM",
+    "MAX_LEVELS",
+    "PRECISION_BITS",
     "CategoricalModel",
-    "LearnedHeader",
+    "check_symbol_levels",
     "decode_symbols",
     "empirical_entropy_bits",
     "encode_symbols",
-    "pack_learned",
-    "unpack_learned",
 ]

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.coding.rcc import GeneratorOutput, checkpoint_identity
+from rdlab.coding.rcc.output import GeneratorOutput, checkpoint_identity
 
 CHECKPOINT_NAME = "generator"
 """Stem of the checkpoint that :func:`rdlab.estimators.nerd.nerd_point` writes."""

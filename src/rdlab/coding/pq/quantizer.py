@@ -33,15 +33,26 @@ The paper's construction, made concrete (``docs/retrieval.md`` lists every choic
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from rdlab.coding.learned import _decode_categorical_columns, _encode_categorical_columns
+from rdlab.coding.categorical import CategoricalModel
+from rdlab.core.io import atomic_write, check_writable
 from rdlab.core.validation import as_float_array, check_int, make_rng
 from rdlab.theory.retrieval import allocate_bits
+
+PQ_FILE_FORMAT = "rdlab-product-quantizer"
+PQ_FILE_VERSION = "1"
+"""``format`` and ``version`` in the metadata of a saved quantiser (safetensors)."""
+
+_IDENTITY_TAG = b"rdlab.product-quantizer.v1\n"
 
 DEFAULT_MAX_BITS = 8
 """Largest number of bits (log2 of the number of centroids) of one sub-vector quantiser."""
@@ -230,7 +241,8 @@ class ProductQuantizer:
     r"""Entropy-weighted product quantiser of multimodal query vectors (Sec. 5.1, Chen).
 
     Build with :meth:`fit`. ``encode`` maps vectors to integer indices ``(n, n_subvectors)``,
-    ``decode`` maps indices to codewords, ``encode_bytes`` / ``decode_bytes`` entropy-code them.
+    ``decode`` maps indices to codewords; :class:`~rdlab.coding.pq.codec.PQCodec` writes them
+    as a bitstream, :meth:`save` / :meth:`load` keep a fitted quantiser in a safetensors file.
 
     Attributes
     ----------
@@ -333,7 +345,7 @@ class ProductQuantizer:
             out[:, j] = assign(np.ascontiguousarray(arr[:, sv.start : sv.stop]), cb)
         return out
 
-    def _check_indices(self, idx: object) -> np.ndarray:
+    def check_indices(self, idx: object) -> np.ndarray:
         arr = np.asarray(idx)
         if arr.ndim != 2 or arr.shape[1] != len(self.subvectors):
             raise ValueError(
@@ -349,7 +361,7 @@ class ProductQuantizer:
         self, indices: object, *, codeword: str = "centroid", seed: object = None
     ) -> np.ndarray:
         """Codewords of the cells; ``codeword="sample"`` needs the shared ``seed``."""
-        idx = self._check_indices(indices)
+        idx = self.check_indices(indices)
         if codeword not in CODEWORDS:
             raise ValueError(f"codeword must be one of {CODEWORDS}, got {codeword!r}")
         rng = make_rng(seed) if codeword == "sample" else None
@@ -367,24 +379,128 @@ class ProductQuantizer:
         return out
 
     # ------------------------------------------------------------------------ index coding
+    @property
+    def coding_model(self) -> CategoricalModel:
+        """The categorical model of the indices: one pmf per sub-vector (add-1/2 smoothing)."""
+        return CategoricalModel(tuple(self.pmfs))
+
     def information_bits(self, indices: object) -> float:
-        r"""Ideal code length :math:`\sum_{i,j} -\log_2 p_j(k_{ij})` of a batch, in bits."""
-        idx = self._check_indices(indices)
-        return float(sum(-np.sum(np.log2(p[idx[:, j]])) for j, p in enumerate(self.pmfs)))
+        r"""Information content :math:`\sum_{i,j} -\log_2 p_j(k_{ij})` of a batch, in bits,
+        under the probabilities the range coder uses
+        (:meth:`~rdlab.coding.categorical.CategoricalModel.information_bits`)."""
+        return self.coding_model.information_bits(self.check_indices(indices))
 
-    def encode_bytes(self, indices: object) -> bytes:
-        """Range-code a batch of indices (column by column); returns the payload."""
-        idx = self._check_indices(indices)
-        return _encode_categorical_columns(idx, self.pmfs)
+    # ------------------------------------------------------------------------- identity, files
+    def _plan(self) -> dict:
+        return {
+            "modality_dims": list(self.modality_dims),
+            "modality_bits": list(self.modality_bits),
+            "subvectors": [[sv.modality, sv.start, sv.stop, sv.bits] for sv in self.subvectors],
+        }
 
-    def decode_bytes(self, payload: bytes, count: int) -> np.ndarray:
-        """Inverse of :meth:`encode_bytes` for ``count`` queries."""
-        n = check_int("count", count, minimum=0)
-        if len(payload) % 4:
-            raise ValueError("payload length must be a multiple of 4 bytes")
-        return _decode_categorical_columns(payload, n, self.pmfs)
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the fitted quantiser, under the names of its saved file."""
+        out = {"entropies": self.entropies, "mean": self.mean}
+        for j, (cb, pmf, (members, starts, counts)) in enumerate(
+            zip(self.codebooks, self.pmfs, self._members, strict=True)
+        ):
+            out[f"codebook.{j}"] = cb
+            out[f"pmf.{j}"] = pmf
+            out[f"members.{j}"] = members
+            out[f"starts.{j}"] = starts
+            out[f"counts.{j}"] = counts
+        return {k: np.ascontiguousarray(v) for k, v in out.items()}
+
+    def identity(self) -> bytes:
+        """SHA-256 of the plan and every array (dtype, shape, bytes): the model identity its
+        bitstreams carry; a saved and loaded quantiser keeps it."""
+        h = hashlib.sha256(_IDENTITY_TAG)
+        h.update(json.dumps(self._plan(), sort_keys=True).encode())
+        for name, arr in sorted(self._arrays().items()):
+            h.update(f"\n{name}:{arr.dtype.str}:{list(arr.shape)}\n".encode())
+            h.update(arr.tobytes())
+        return h.digest()
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the fitted quantiser to a safetensors file (atomic; no pickle).
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists and ``overwrite`` is False.
+        """
+        from safetensors.numpy import save_file
+
+        if not self.subvectors and not self.modality_dims:
+            raise ValueError("only a fitted ProductQuantizer can be saved (use fit)")
+        dest = check_writable(path, overwrite=overwrite, flag="overwrite=True")
+        meta = {
+            "format": PQ_FILE_FORMAT,
+            "version": PQ_FILE_VERSION,
+            "plan": json.dumps(self._plan()),
+            "identity": self.identity().hex(),
+        }
+        arrays = self._arrays()
+        return atomic_write(dest, lambda p: save_file(arrays, str(p), metadata=meta))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ProductQuantizer:
+        """Read a quantiser written by :meth:`save`; every field is checked.
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ValueError
+            Not a saved rdlab product quantiser, or an inconsistent one.
+        """
+        src = Path(path)
+        if not src.is_file():
+            raise FileNotFoundError(f"{src} does not exist")
+        arrays, meta = _read_safetensors(src)
+        if meta.get("format") != PQ_FILE_FORMAT or meta.get("version") != PQ_FILE_VERSION:
+            raise ValueError(f"{src} is not a saved rdlab product quantiser (format 1)")
+        try:
+            plan = json.loads(meta.get("plan", ""))
+            dims = tuple(_small_int(d) for d in plan["modality_dims"])
+            mbits = tuple(_small_int(b) for b in plan["modality_bits"])
+            subs = [SubVector(*(_small_int(v) for v in sv)) for sv in plan["subvectors"]]
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise ValueError(f"{src}: invalid quantiser plan ({exc})") from None
+        pq = cls()
+        pq.modality_dims, pq.modality_bits, pq.subvectors = dims, mbits, subs
+        total = sum(dims)
+        if not dims or len(mbits) != len(dims) or any(d < 1 for d in dims):
+            raise ValueError(f"{src}: invalid modality dimensions {list(dims)}")
+        for sv in subs:
+            if not (0 <= sv.start < sv.stop <= total and 1 <= sv.bits <= 16):
+                raise ValueError(f"{src}: invalid sub-vector {sv}")
+        try:
+            pq.entropies = _array(arrays, "entropies", (len(dims),))
+            pq.mean = _array(arrays, "mean", (total,))
+            for j, sv in enumerate(subs):
+                k, width = 2**sv.bits, sv.stop - sv.start
+                pq.codebooks.append(_array(arrays, f"codebook.{j}", (k, width)))
+                pq.pmfs.append(_array(arrays, f"pmf.{j}", (k,)))
+                counts = _array(arrays, f"counts.{j}", (k,))
+                starts = _array(arrays, f"starts.{j}", (k,))
+                members = _array(arrays, f"members.{j}", (int(counts.sum()), width))
+                if np.any(counts < 0) or not np.array_equal(
+                    starts, np.concatenate([[0], np.cumsum(counts)[:-1]])
+                ):
+                    raise ValueError(f"counts.{j} and starts.{j} do not agree")
+                pq._members.append((members, starts, counts))
+            pq.coding_model  # noqa: B018 - checks every pmf
+        except ValueError as exc:
+            raise ValueError(f"{src}: {exc}") from None
+        if len(arrays) != 2 + 5 * len(subs):
+            raise ValueError(f"{src}: unexpected arrays in the file")
+        if meta.get("identity") != pq.identity().hex():
+            raise ValueError(f"{src}: its arrays do not match the identity it records")
+        return pq
 
     def describe(self) -> dict:
+        """The allocation in the glossary's keys: modality dimensions and bits, entropies."""
         return {
             "modality_dims": list(self.modality_dims),
             "modality_bits": list(self.modality_bits),
@@ -392,3 +508,44 @@ class ProductQuantizer:
             "n_subvectors": len(self.subvectors),
             "subvector_bits": [s.bits for s in self.subvectors],
         }
+
+
+def _small_int(v: object) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**31:
+        raise ValueError(f"expected an integer in [0, 2**31), got {v!r}")
+    return v
+
+
+def _read_safetensors(src: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(src), framework="np") as fh:
+            meta = dict(fh.metadata() or {})
+            return {k: fh.get_tensor(k) for k in fh.keys()}, meta
+    except Exception as exc:  # safetensors reports malformed files in several ways
+        raise ValueError(f"{src} is not a readable safetensors file ({exc})") from None
+
+
+def _array(arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
+    if name not in arrays:
+        raise ValueError(f"array {name!r} is missing")
+    arr = arrays[name]
+    if arr.shape != shape or arr.dtype.kind not in "fi" or not np.all(np.isfinite(arr)):
+        raise ValueError(f"array {name!r} must be finite with shape {shape}, got {arr.shape}")
+    return arr
+
+
+__all__ = [
+    "CODEWORDS",
+    "DEFAULT_MAX_BITS",
+    "ProductQuantizer",
+    "SubVector",
+    "assign",
+    "check_embeddings",
+    "check_modality_dims",
+    "gaussian_entropy_bits",
+    "kmeans",
+    "modality_slices",
+    "plan_subvectors",
+]
