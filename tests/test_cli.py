@@ -164,10 +164,10 @@ def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
     assert (out / "demo.png").exists() and (out / "results.json").exists()
     res = json.loads((out / "results.json").read_text())
     # 200-point grid: discretisation error small, every point certified
-    assert res["scalar_gaussian"]["max_certified_gap_bits"] <= 1e-6
+    assert res["scalar_gaussian"]["max_gap_bits"] <= 1e-6
     assert res["scalar_gaussian"]["max_abs_error_bits"] < 0.01
     # the codec's real rate sits between R(D) and the guarantee of eq. (25)
-    for p in res["codec"]:
+    for p in res["rcc_points"]:
         assert p["closed_form_rate_bits"] < p["rate_payload_bits"] < p["rate_bound_bits"]
         assert p["rate_bits"] == 8 * p["bitstream_bytes"] / p["n_samples"]
         assert p["distortion_measure"] == "squared_error" and p["round_trip_identical"]

@@ -1,11 +1,13 @@
-"""Every Python example in the README runs."""
+"""Every Python example in the README and in docs/codecs.md runs."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+EXAMPLE_PAGES = (README, ROOT / "docs" / "codecs.md")
 
 
 def test_readme_opens_with_the_two_commands():
@@ -15,8 +17,15 @@ def test_readme_opens_with_the_two_commands():
     assert lines == ["make demo", "make test"]
 
 
-@pytest.mark.parametrize("block", re.findall(r"```python\n(.*?)```", README.read_text(), re.S))
-def test_readme_python_examples_run(block, capsys):
-    exec(compile(block, "README.md", "exec"), {})
+@pytest.mark.parametrize(
+    ("page", "block"),
+    [
+        (page.name, block)
+        for page in EXAMPLE_PAGES
+        for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    ],
+)
+def test_python_examples_run(page, block, capsys):
+    exec(compile(block, page, "exec"), {})
     out = capsys.readouterr().out
     assert out.strip()

@@ -31,7 +31,7 @@ TINY = {
         "digits": {
             "e_fig4": (0.0, 0.05),
             "u_fig4": (0.0, 0.05),
-            "base": 0.05,
+            "base_lambda": 0.05,
             "e_fig6": (0.0, 0.05),
             "r_fig6": (0.0, 0.05),
         }
@@ -174,7 +174,7 @@ def test_table2_3(tiny, tmp_path):
 def test_lc_data_env(monkeypatch):
     monkeypatch.setenv("RDLAB_LC_DATA", "mnist")
     s = sl.settings("quick")
-    assert s["data"] == "mnist" and s["lam"]["base"] == 0.015 and s["threads"] is None
+    assert s["data"] == "mnist" and s["lam"]["base_lambda"] == 0.015 and s["threads"] is None
     assert sl.make_config(s).n_train == 10000
     for preset, bad in (("quick", "cifar"), ("paper", "digits"), ("paper", "fmnist")):
         monkeypatch.setenv("RDLAB_LC_DATA", bad)
@@ -195,7 +195,7 @@ def test_svhn_settings_are_tables_8_and_9(monkeypatch, tmp_path):
     p = sl.settings("paper")
     assert p["fig4_rates"] == ((30.0, 10, 8), (45.0, 15, 8), (60.0, 20, 8))
     assert all(r == d * math.log2(levels) for r, d, levels in p["fig4_rates"])
-    assert p["lam"]["base"] == 0.002 and len(p["lam"]["e_fig4"]) == 8
+    assert p["lam"]["base_lambda"] == 0.002 and len(p["lam"]["e_fig4"]) == 8
     assert p["lam"]["u_fig4"] == (0.0, 0.0003, 0.0005, 0.0008, 0.001, 0.0012, 0.0017)
     cfg = sl.make_config(p, latent_dim=10, levels=8)
     assert (cfg.epochs, cfg.lr_coder, cfg.sigma) == (80, 1e-4, 0.25)
@@ -224,7 +224,7 @@ def test_fig4_on_svhn(tiny, monkeypatch, tmp_path):
         "quick",
         {
             "fig4_rates": ((30.0, 10, 8),),
-            "lambdas": {"e_fig4": (0.0,), "u_fig4": (0.0,), "base": 0.002},
+            "lambdas": {"e_fig4": (0.0,), "u_fig4": (0.0,), "base_lambda": 0.002},
         },
     )
     with pytest.warns(UserWarning, match="train_32x32"):

@@ -19,14 +19,13 @@ and says which one when it is missing.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rdlab.cli.common import emit_json
 from rdlab.core.io import atomic_write, check_writable, write_bytes_atomic
-from rdlab.core.results import jsonable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -157,7 +156,7 @@ def _check_suffix(path: str, suffix: str, what: str) -> None:
 def emit(args: argparse.Namespace, obj: dict[str, Any], lines: list[str]) -> None:
     """One JSON object with ``--json``, else the text lines."""
     if args.json:
-        print(json.dumps(jsonable(obj)))
+        emit_json(obj)
     else:
         print("\n".join(lines))
 
@@ -192,11 +191,12 @@ def encode_to_file(codec: Any, args: argparse.Namespace) -> dict[str, Any]:
     return obj
 
 
-def run_encode(args: argparse.Namespace) -> int:
+def encode_with(model: str, args: argparse.Namespace) -> int:
+    """Open the codec that ``model`` names with the parsed encoder options and encode."""
     from rdlab.models.zoo import load_codec
 
     codec = load_codec(
-        args.codec,
+        model,
         distortion=args.distortion,
         slope=args.slope,
         n_candidates=parse_n_candidates(args.n_candidates),
@@ -209,6 +209,10 @@ def run_encode(args: argparse.Namespace) -> int:
     )
     encode_to_file(codec, args)
     return 0
+
+
+def run_encode(args: argparse.Namespace) -> int:
+    return encode_with(args.codec, args)
 
 
 def read_input(path: str) -> bytes:

@@ -9,9 +9,18 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rdlab.core.glossary import check_keys
 from rdlab.core.io import check_writable, write_figure
 from rdlab.core.results import RDCurve, jsonable
 from rdlab.core.table import format_table
+
+
+def emit_json(obj: dict[str, Any], where: str = "rdlab --json") -> None:
+    """Print ``obj`` as one JSON line; its keys must be in the glossary (a
+    :class:`~rdlab.core.glossary.GlossaryWarning` names any that is not)."""
+    out = jsonable(obj)
+    check_keys(out, where)
+    print(json.dumps(out))
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +76,7 @@ def emit_curves(
         obj["points"] = curves[0].to_dict()["points"] if curves else []
         if len(curves) > 1:
             obj["curves"] = [c.to_dict() for c in curves]
-        print(json.dumps(jsonable(obj)))
+        emit_json(obj)
         return
     for key, value in (header or {}).items():
         print(f"{key}: {value}")

@@ -13,7 +13,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from rdlab.cli.codec import (
@@ -23,8 +22,8 @@ from rdlab.cli.codec import (
     encode_to_file,
     read_input,
 )
+from rdlab.cli.common import emit_json
 from rdlab.coding.quantizers import GRADIENTS
-from rdlab.core.results import jsonable
 from rdlab.core.table import format_table
 
 POINT_KEYS = (
@@ -193,7 +192,7 @@ def _train(args: argparse.Namespace) -> int:
 def _print_point(args: argparse.Namespace, res: dict, header: dict) -> None:
     point = {k: res.get(k) for k in POINT_KEYS}
     if args.json:
-        print(json.dumps(jsonable({**header, "points": [point]})))
+        emit_json({**header, "points": [point]})
         return
     for key, value in header.items():
         print(f"{key}: {value}")

@@ -11,11 +11,10 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from rdlab.cli.common import parse_float_list
+from rdlab.cli.common import emit_json, parse_float_list
 from rdlab.core.table import format_table
 
 
@@ -197,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.plot:
         plot_nerd_curve(results, args.plot, overwrite=args.force)
     if args.json:
-        print(json.dumps({**header, "points": points}))
+        emit_json({**header, "points": points})
         return 0
     for k, v in header.items():
         print(f"{k}: {v:.6g}" if isinstance(v, float) else f"{k}: {v}")

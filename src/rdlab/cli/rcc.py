@@ -27,8 +27,7 @@ from rdlab.cli.codec import (
     add_common_options,
     add_encode_options,
     decode_to_file,
-    encode_to_file,
-    parse_n_candidates,
+    encode_with,
     print_info,
     read_input,
 )
@@ -77,20 +76,7 @@ def _model(q: str) -> str:
 
 
 def _encode(args: argparse.Namespace) -> int:
-    from rdlab.models.zoo import load_codec
-
-    codec = load_codec(
-        _model(args.q),
-        distortion=args.distortion,
-        slope=args.slope,
-        n_candidates=parse_n_candidates(args.n_candidates),
-        method=args.method,
-        index_coding=args.index_coding,
-        workers=args.workers,
-        progress=not args.no_progress,
-    )
-    encode_to_file(codec, args)
-    return 0
+    return encode_with(_model(args.q), args)
 
 
 def _decode(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from rdlab.cli.common import emit_json
 
 ENVIRONMENT = """environment:
   RDLAB_DATA     folder of the real data sets (MNIST, SVHN, Fashion-MNIST; see
@@ -45,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
             for e in list_experiments()
         ]
         if args.json:
-            print(json.dumps({"experiments": rows}))
+            emit_json({"experiments": rows})
         else:
             for r in rows:
                 print(f"{r['name']:<12} {r['target']}")
@@ -64,12 +65,12 @@ def _run(args: argparse.Namespace) -> int:
         results = run_experiment(
             name, outs[name], preset=args.preset, seed=args.seed, overwrite=args.overwrite
         )
-        summary[name] = results
+        summary[name] = results.to_dict()
         if not args.json:
             print(
                 f"{name} ({args.preset}) finished in {results['wall_seconds']} s; "
                 f"results in {outs[name]}/"
             )
     if args.json:
-        print(json.dumps(summary[names[0]] if len(names) == 1 else summary))
+        emit_json(summary[names[0]] if len(names) == 1 else {"experiments": list(summary.values())})
     return 0

@@ -15,11 +15,10 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
-from rdlab.cli.common import add_output_arguments, emit_curves
+from rdlab.cli.common import add_output_arguments, emit_curves, emit_json
 from rdlab.core.results import RDCurve, RDPoint
 from rdlab.core.validation import check_int
 
@@ -201,11 +200,11 @@ def _emit_result(result, header: dict, args: argparse.Namespace) -> int:
         "n_queries": result.n_queries,
         "n_docs": result.n_docs,
         "temperatures": result.temperatures,
-        "quantizer": result.quantizer,
+        "allocation": result.allocation,
         "points": [point],
     }
     if args.json:
-        print(json.dumps(obj))
+        emit_json(obj)
         return 0
     for key, value in obj.items():
         if key != "points":
@@ -245,7 +244,7 @@ def _run_synthetic(args: argparse.Namespace) -> int:
         codeword=args.codeword,
         clip_kwargs={"epochs": args.clip_epochs},
     )[args.method]
-    header = {"command": "retrieval synthetic", "seed": args.seed, "data": data.meta}
+    header = {"command": "retrieval synthetic", "seed": args.seed, "mixture": data.meta}
     return _emit_result(res, header, args)
 
 

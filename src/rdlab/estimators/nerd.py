@@ -411,7 +411,7 @@ class NERDEstimate:
         ``"constrained"`` or ``"lagrangian"``.
     target_distortion : float or None
         The constraint in constrained mode.
-    n_x, n_samples : int
+    n_x, n_output_samples : int
         Held-out source samples and output samples :math:`M`.
     ceiling_bits : float
         :math:`\\log_2 M`, the most the estimator can report (§III-A).
@@ -435,7 +435,7 @@ class NERDEstimate:
     mode: str
     target_distortion: float | None
     n_x: int
-    n_samples: int
+    n_output_samples: int
     ceiling_bits: float
     near_ceiling: bool
     passes: int
@@ -696,7 +696,7 @@ def estimate_rate(
                 mode="constrained",
                 target_distortion=target,
                 n_x=n,
-                n_samples=m,
+                n_output_samples=m,
                 ceiling_bits=ceiling,
                 near_ceiling=True,
                 passes=passes,
@@ -740,7 +740,7 @@ def estimate_rate(
         mode="lagrangian" if slope is not None else "constrained",
         target_distortion=target,
         n_x=n,
-        n_samples=m,
+        n_output_samples=m,
         ceiling_bits=ceiling,
         near_ceiling=bool(near),
         passes=passes,
@@ -1317,7 +1317,7 @@ def nerd_point(
         "target_distortion": target_distortion,
         "slope": slope,
         "beta_nats": None if slope is None else slope * LN2,
-        "distortion": distortion,
+        "distortion_measure": distortion,
         "seed": seed,
         "config": cfg.to_dict(),
         "architecture": generator.architecture,

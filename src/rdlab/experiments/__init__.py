@@ -3,9 +3,17 @@
 from rdlab.experiments.registry import (
     EXPERIMENTS,
     Experiment,
+    ExperimentResult,
     get_experiment,
     register_experiment,
     run_experiment,
 )
 
-__all__ = ["EXPERIMENTS", "Experiment", "get_experiment", "register_experiment", "run_experiment"]
+__all__ = [
+    "EXPERIMENTS",
+    "Experiment",
+    "ExperimentResult",
+    "get_experiment",
+    "register_experiment",
+    "run_experiment",
+]

@@ -15,20 +15,24 @@ digits) one learned quantised autoencoder (UQ, d = 6, L = 4, quick preset, seed 
 set is written as a real bitstream: its rate three ways (bound, symbol entropy, file bytes)
 beside its test MSE.
 
-Writes ``demo.png``, ``config.json`` and ``results.json`` into the run directory and returns the
-results dict; :func:`format_demo` renders it as text.
+Writes ``demo.png``, ``config.json`` and ``results.json`` into the run directory and returns
+them as an :class:`~rdlab.experiments.registry.ExperimentResult`; :func:`format_demo` renders it
+as text, rates under the glossary's names.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rdlab.core.distortion import distortion_matrix
+from rdlab.core.glossary import check_keys
 from rdlab.core.io import write_figure, write_json_atomic
+from rdlab.experiments.registry import ExperimentResult
 from rdlab.sources.discretize import discretized_gaussian
 from rdlab.sources.registry import make_source
 from rdlab.theory.gaussian import gaussian_rate_distortion, gaussian_rd_curve
@@ -45,7 +49,7 @@ def _closed_form_stage(source) -> dict[str, Any]:
     return {
         "d_max": source.total_variance,
         "eigenvalues": source.eigenvalues.tolist(),
-        "closed_form": closed.to_dict()["points"],
+        "closed_form_curve": closed.to_dict()["points"],
     }
 
 
@@ -62,7 +66,7 @@ def _blahut_arimoto_stage(grid_points: int, curve_points: int, progress: bool) -
         "blahut_arimoto": ba.to_dict()["points"],
         "closed_form_rate_bits": exact.tolist(),
         "max_abs_error_bits": float(np.max(np.abs(ba.rate_bits - exact))),
-        "max_certified_gap_bits": float(np.max(gaps)),
+        "max_gap_bits": float(np.max(gaps)),
         "blahut_arimoto_seconds": round(seconds, 3),
     }
 
@@ -133,8 +137,11 @@ def run_demo(
     learned: bool = True,
     seed: int = 0,
     progress: bool = True,
-) -> dict[str, Any]:
-    """Run the main job into ``out_dir`` (refusing to replace a run unless ``overwrite``)."""
+) -> ExperimentResult:
+    """Run the main job into ``out_dir`` (refusing to replace a run unless ``overwrite``).
+
+    Returns the frozen :class:`~rdlab.experiments.registry.ExperimentResult` whose ``to_dict()``
+    is ``results.json`` (its keys are glossary keys, checked)."""
     out = Path(out_dir)
     if (out / "results.json").exists() and not overwrite:
         raise FileExistsError(f"{out} already holds a demo run; pass --overwrite to replace it")
@@ -145,29 +152,39 @@ def run_demo(
         "grid_points": grid_points,
         "curve_points": curve_points,
         "codec_samples": codec_samples,
-        "nerd": nerd,
-        "learned": learned,
+        "run_nerd": nerd,
+        "run_learned": learned,
         "seed": seed,
     }
     write_json_atomic(out / "config.json", config)
 
     t0 = time.perf_counter()
     source = make_source(DEFAULT_SOURCE)
-    results = {
+    values = {
         **config,
         "gaussian20": _closed_form_stage(source),
         "nerd": _nerd_stage(seed, progress) if nerd else None,
-        "codec": _rcc_stage(source, codec_samples, seed, progress),
+        "rcc_points": _rcc_stage(source, codec_samples, seed, progress),
         "scalar_gaussian": _blahut_arimoto_stage(grid_points, curve_points, progress),
         "learned_codec": _learned_stage(out, seed, progress) if learned else None,
     }
-    results["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    result = ExperimentResult(
+        experiment="demo",
+        paper="seeds 001-003",
+        target="the main job: R(D), NERD, reverse channel coding, Blahut-Arimoto, a learned codec",
+        preset="quick",
+        seed=seed,
+        wall_seconds=round(time.perf_counter() - t0, 3),
+        values=values,
+    )
+    results = result.to_dict()
+    check_keys(results, "demo")
     _plot(out / "demo.png", results)
     write_json_atomic(out / "results.json", results)
-    return results
+    return result
 
 
-def _plot(path: Path, results: dict[str, Any]) -> None:
+def _plot(path: Path, results: Mapping[str, Any]) -> None:
     from rdlab.core.io import headless_pyplot
 
     plt = headless_pyplot()
@@ -175,14 +192,14 @@ def _plot(path: Path, results: dict[str, Any]) -> None:
     lc = results.get("learned_codec")
     fig, axes = plt.subplots(1, 3 if lc else 2, figsize=(16 if lc else 11, 4.2))
     a1, a2 = axes[0], axes[1]
-    closed = results["gaussian20"]["closed_form"]
+    closed = results["gaussian20"]["closed_form_curve"]
     a1.plot(
         [p["distortion"] for p in closed],
         [p["rate_bits"] for p in closed],
         "-",
         label="R(D), reverse water-filling",
     )
-    codec = results["codec"]
+    codec = results["rcc_points"]
     d = [p["distortion"] for p in codec]
     a1.plot(d, [p["rate_bits"] for p in codec], "s", label="reverse channel codec (file bytes)")
     a1.plot(
@@ -236,7 +253,7 @@ def _plot(path: Path, results: dict[str, Any]) -> None:
     write_figure(fig, path, dpi=110)
 
 
-def format_demo(results: dict[str, Any]) -> str:
+def format_demo(results: Mapping[str, Any]) -> str:
     """A human-readable summary of :func:`run_demo`'s results."""
     from rdlab.core.table import format_table
 
@@ -262,7 +279,7 @@ def format_demo(results: dict[str, Any]) -> str:
             "point": f"codec N=2^{int(np.log2(p['n_candidates']))}",
             "excess": p["rate_payload_bits"] - p["closed_form_rate_bits"],
         }
-        for p in results["codec"]
+        for p in results["rcc_points"]
     ]
     lines.append(
         format_table(
@@ -304,7 +321,7 @@ def format_demo(results: dict[str, Any]) -> str:
     )
     lines.append(
         f"max |BA - closed form| = {s['max_abs_error_bits']:.2e} bit (discretisation), "
-        f"max certified gap = {s['max_certified_gap_bits']:.1e} bit, "
+        f"max certified gap = {s['max_gap_bits']:.1e} bit, "
         f"BA curve took {s['blahut_arimoto_seconds']} s"
     )
     lc = results.get("learned_codec")

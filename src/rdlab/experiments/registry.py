@@ -1,8 +1,10 @@
 """Registry of reproductions.
 
 A reproduction is a function ``fn(out_dir: Path, preset: str, seed: int) -> dict`` that writes
-its plots (PNG) and returns a JSON-ready dict of its numbers; :func:`run_experiment` writes that
-dict to ``out_dir/results.json`` together with ``config.json``. Presets: ``"quick"`` (minutes on
+its plots (PNG) and returns a JSON-ready dict of its numbers, in the glossary's keys
+(:mod:`rdlab.core.glossary`); :func:`run_experiment` writes that dict to
+``out_dir/results.json`` together with ``config.json`` and returns a frozen
+:class:`ExperimentResult`. Presets: ``"quick"`` (minutes on
 two CPU cores; used by tests and the demo) and ``"paper"`` (the published settings).
 
 Reproductions register themselves with :func:`register_experiment`; the modules that hold them
@@ -13,12 +15,15 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from rdlab.core.glossary import check_keys
 from rdlab.core.io import write_json_atomic
+from rdlab.core.results import jsonable
 
 PRESETS = ("quick", "paper")
 
@@ -43,6 +48,59 @@ class Experiment:
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
+
+
+@dataclass(frozen=True)
+class ExperimentResult(Mapping[str, Any]):
+    """The outcome of :func:`run_experiment`: what ran and the numbers it measured.
+
+    It reads as the mapping :meth:`to_dict` (``result["points"]``), which is the run's
+    ``results.json``.
+
+    Attributes
+    ----------
+    experiment, paper, target : str
+        The reproduction (:class:`Experiment`).
+    preset : str
+        ``"quick"`` or ``"paper"``.
+    seed : int
+    wall_seconds : float
+        Wall-clock time of the reproduction.
+    values : mapping
+        The reproduction's own numbers, in the glossary's keys.
+    """
+
+    experiment: str
+    paper: str
+    target: str
+    preset: str
+    seed: int
+    wall_seconds: float
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict written to ``results.json``."""
+        head = {
+            "experiment": self.experiment,
+            "paper": self.paper,
+            "target": self.target,
+            "preset": self.preset,
+            "seed": self.seed,
+            "wall_seconds": self.wall_seconds,
+        }
+        return jsonable({**head, **self.values})
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
 
 
 def register_experiment(name: str, *, paper: str, target: str, description: str):
@@ -77,8 +135,10 @@ def get_experiment(name: str) -> Experiment:
 
 def run_experiment(
     name: str, out_dir: str | Path, *, preset: str = "quick", seed: int = 0, overwrite: bool = False
-) -> dict[str, Any]:
-    """Run a registered reproduction into ``out_dir`` and return its results dict."""
+) -> ExperimentResult:
+    """Run a registered reproduction into ``out_dir``; its numbers are also in
+    ``out_dir/results.json``. A key outside the glossary raises a
+    :class:`~rdlab.core.glossary.GlossaryWarning`."""
     exp = get_experiment(name)
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
@@ -95,7 +155,17 @@ def run_experiment(
     }
     write_json_atomic(out / "config.json", config)
     start = time.perf_counter()
-    results = exp.fn(out, preset, seed)
-    results = {**config, "wall_seconds": round(time.perf_counter() - start, 3), **results}
+    values = exp.fn(out, preset, seed)
+    result = ExperimentResult(
+        experiment=name,
+        paper=exp.paper,
+        target=exp.target,
+        preset=preset,
+        seed=seed,
+        wall_seconds=round(time.perf_counter() - start, 3),
+        values=values,
+    )
+    results = result.to_dict()
+    check_keys(results, f"experiment {name}")
     write_json_atomic(out / "results.json", results)
-    return results
+    return result

@@ -145,7 +145,7 @@ def summarise(trials: dict[str, dict[int, list[dict[str, Any]]]]) -> dict[str, A
                 entry[key] = mean
                 entry[f"{key}_stderr"] = se
             entry["temperatures"] = rows[0]["temperatures"]
-            entry["modality_bits"] = rows[0]["quantizer"]["modality_bits"]
+            entry["modality_bits"] = rows[0]["allocation"]["modality_bits"]
             summary[m][str(r)] = entry
     if "adaptive" in trials and "fixed" in trials:  # paired over trials (same data, same cells)
         summary["adaptive_minus_fixed"] = {}
@@ -219,8 +219,8 @@ def table1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "bits": list(TABLE_BITS),
         "tables": tables,
         "bound_mrr": bound,
-        "paper": {k: list(v) for k, v in PAPER_TABLE1.items()},
-        "wall_s": time.perf_counter() - t0,
+        "paper_table1": {k: list(v) for k, v in PAPER_TABLE1.items()},
+        "wall_seconds": time.perf_counter() - t0,
     }
 
 
@@ -277,5 +277,5 @@ def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "noise_scales": list(SETTINGS["imbalanced"]),
         "bits": list(bits),
         "curves": summ,
-        "wall_s": time.perf_counter() - t0,
+        "wall_seconds": time.perf_counter() - t0,
     }

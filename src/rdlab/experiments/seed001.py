@@ -158,7 +158,7 @@ def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
                 "D_a": {
                     "closed_form": region.mmse_distortion,
                     "samples": est.mmse_distortion,
-                    "standard_error": math.sqrt(2.0 / n) * region.mmse_distortion,
+                    "distortion_stderr": math.sqrt(2.0 / n) * region.mmse_distortion,
                 },
                 "P_a": {"closed_form": region.mmse_perception, "samples": est.mmse_perception},
                 "D_b": {"closed_form": region.distortion_b, "samples": est.distortion_b},

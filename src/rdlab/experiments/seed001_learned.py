@@ -77,7 +77,7 @@ PAPER_TABLE2_3: dict[str, Any] = {
         "min": [0.0466, 0.0474, 0.0490, 0.0504, 0.0526, 0.0577, 0.0606, 0.0640, 0.0665, 0.0715],
         "average": [0.0468, 0.0475, 0.0491, 0.0506, 0.0528, 0.0579, 0.0609, 0.0643, 0.0670, 0.0720],
     },
-    "w1": {
+    "w1_own": {
         "max": [5.8014, 5.1464, 4.6482, 4.2692, 3.7672, 2.9855, 2.5596, 2.1221, 1.9033, 1.3256],
         "min": [5.5787, 5.0612, 4.5815, 4.1812, 3.7576, 2.8928, 2.5105, 2.0020, 1.6842, 1.1958],
         "average": [5.7123, 5.1087, 4.6177, 4.2211, 3.7636, 2.9446, 2.5259, 2.0778, 1.8296, 1.2718],
@@ -100,7 +100,7 @@ SVHN_FIG4_RATES: tuple[tuple[float, int, int], ...] = ((30.0, 10, 8), (45.0, 15,
 SVHN_PAPER_LAMBDAS: dict[str, Any] = {
     "e_fig4": (0.0, 0.00025, 0.0005, 0.00075, 0.001, 0.00125, 0.0015, 0.002),
     "u_fig4": (0.0, 0.0003, 0.0005, 0.0008, 0.001, 0.0012, 0.0017),
-    "base": 0.002,
+    "base_lambda": 0.002,
 }
 """Table 9 (SVHN, Fig. 4(c)): end-to-end lambdas, universal lambda_i and the base lambda."""
 
@@ -118,14 +118,14 @@ SETTINGS: dict[str, dict[str, Any]] = {
             "digits": {
                 "e_fig4": (0.0, 0.02, 0.05),
                 "u_fig4": (0.0, 0.02, 0.05),
-                "base": 0.05,
+                "base_lambda": 0.05,
                 "e_fig6": (0.0, 0.02, 0.05),
                 "r_fig6": (0.0, 0.02, 0.05),
             },
             "mnist": {
                 "e_fig4": (0.0, 0.008, 0.015),
                 "u_fig4": (0.0, 0.006, 0.013),
-                "base": 0.015,
+                "base_lambda": 0.015,
                 "e_fig6": (0.0, 0.008, 0.015),
                 "r_fig6": (0.0, 0.006, 0.015),
             },
@@ -138,7 +138,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "quantizers": ("dq", "uq", "nq"),
         "fig4_rates": TABLE1_RATES,
         "trials": 5,
-        "lambdas": {"mnist": {**PAPER_LAMBDAS, "base": 0.015}},
+        "lambdas": {"mnist": {**PAPER_LAMBDAS, "base_lambda": 0.015}},
     },
 }
 
@@ -154,7 +154,11 @@ SVHN_EXPERIMENTS = ("001-fig4",)
 SVHN_SETTINGS: dict[str, dict[str, Any]] = {
     "quick": {
         "fig4_rates": SVHN_FIG4_RATES[:1],
-        "lambdas": {"e_fig4": (0.0, 0.001, 0.002), "u_fig4": (0.0, 0.001, 0.0017), "base": 0.002},
+        "lambdas": {
+            "e_fig4": (0.0, 0.001, 0.002),
+            "u_fig4": (0.0, 0.001, 0.0017),
+            "base_lambda": 0.002,
+        },
     },
     "paper": {"fig4_rates": SVHN_FIG4_RATES, "lambdas": SVHN_PAPER_LAMBDAS},
 }
@@ -553,8 +557,8 @@ def _universal_family(
     """End-to-end base at the base lambda (rate d log2 levels), then universal models over
     lambda_i on its frozen encoder; the base comes first."""
     base = SubRun(
-        f"{prefix}/" + _name("e2e", lam=float(s["lam"]["base"])),
-        make_config(s, latent_dim=d, levels=levels, lam=s["lam"]["base"]),
+        f"{prefix}/" + _name("e2e", lam=float(s["lam"]["base_lambda"])),
+        make_config(s, latent_dim=d, levels=levels, lam=s["lam"]["base_lambda"]),
         seed,
     )
     return [base] + [
@@ -581,7 +585,7 @@ def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     s = settings(preset)
     rates = s["fig4_rates"]
     e_lams = list(s["lam"]["e_fig4"])
-    base_lam = s["lam"]["base"]
+    base_lam = s["lam"]["base_lambda"]
     plan = []  # per rate: end-to-end models but the base, then base + universal models
     for r, d, levels in rates:
         prefix = f"R{r:g}"
@@ -728,7 +732,7 @@ def table2_3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             )
             ax.plot(x, avg, "o-", color="C0", label=f"average ({s['data']})")
         if s["family"] == "mnist" and key in ("mse", "w1_own"):
-            paper = PAPER_TABLE2_3["mse" if key == "mse" else "w1"]
+            paper = PAPER_TABLE2_3["mse" if key == "mse" else "w1_own"]
             ax.plot(
                 PAPER_TABLE2_3["lambda_i"],
                 paper["average"],
@@ -742,12 +746,14 @@ def table2_3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"Tables 2-3: universal models, R = {r:g}, base lambda {s['lam']['base']:g}")
+    fig.suptitle(
+        f"Tables 2-3: universal models, R = {r:g}, base lambda {s['lam']['base_lambda']:g}"
+    )
     write_figure(fig, Path(out_dir) / "table2_3.png")
     return {
         **_common(s),
         "rate_bits": r,
-        "base_lambda": s["lam"]["base"],
+        "base_lambda": s["lam"]["base_lambda"],
         "trials": trials,
         "seeds": [tr["seed"] for tr in per_trial],
         "table": table,

@@ -262,6 +262,7 @@ def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "source": SOURCE,
         "n_samples": cfg["n_samples"],
         "closed_form_rate_bits": op.rate_bits,
+        "rate_bound_bits": op.rate_bound_bits,
         "target_distortion": op.distortion,
         "slope": op.slope,
         "points": points,
@@ -408,6 +409,7 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
                 "slope": run_slope,
                 "nerd_rate_bits": run_rate,
                 "nerd_distortion": res.distortion,
+                "rate_bound_bits": float(rcc_guarantee_bits(rate)),
             }
         )
         base = math.ceil(rate - 1e-9)

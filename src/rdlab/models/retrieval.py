@@ -321,7 +321,8 @@ class RetrievalResult:
     ``rate_information_bits`` their information content; ``bits`` is the budget R (the
     fixed-length index). ``distortion`` is 1 - MRR (``distortion_measure`` ``"ranking"``);
     ``bound_distortion`` is the ranking Fano bound at ``rate_payload_bits`` and
-    ``bound_distortion_nominal`` at ``bits``.
+    ``bound_distortion_nominal`` at ``bits``. ``allocation`` is the quantiser's bit allocation
+    (:meth:`~rdlab.coding.pq.ProductQuantizer.describe`).
     """
 
     method: str
@@ -342,7 +343,7 @@ class RetrievalResult:
     n_docs: int
     distortion_measure: str = "ranking"
     temperatures: list[float] = field(default_factory=list)
-    quantizer: dict[str, Any] = field(default_factory=dict)
+    allocation: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -385,7 +386,7 @@ def _evaluate_codes(
         bound_distortion=ranking_fano_min_distortion(rate, int(docs.shape[0])),
         bound_distortion_nominal=ranking_fano_min_distortion(float(bits), int(docs.shape[0])),
         temperatures=[float(t) for t in temperatures],
-        quantizer=pq.describe(),
+        allocation=pq.describe(),
         **met,
     )
 

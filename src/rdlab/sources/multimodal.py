@@ -147,13 +147,13 @@ def make_multimodal_mixture(
     perm = rng.permutation(n_pairs)
     test, train = perm[:n_test], perm[n_test:]
     meta = {
-        "generator": "rdlab multimodal mixture (Chen Sec. 7.1)",
+        "description": "rdlab multimodal mixture (Chen Sec. 7.1)",
         "n_docs": n,
         "n_pairs": n_pairs,
         "n_train": int(train.size),
         "n_test": int(test.size),
         "latent_dim": lat,
-        "dims": list(dims_t),
+        "modality_dims": list(dims_t),
         "rho": r,
         "noise_scales": scales.tolist(),
         "noise_std": sigmas.tolist(),

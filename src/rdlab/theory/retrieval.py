@@ -227,7 +227,11 @@ def ranking_fano_curve(n_docs: int, *, n_points: int = 101, max_distortion: floa
     return RDCurve(
         points=points,
         label=f"ranking Fano bound, N={n}",
-        meta={"n_docs": n, "zero_from_distortion": zero_at, "rate_at_zero_bits": math.log2(n)},
+        meta={
+            "n_docs": n,
+            "zero_from_distortion": zero_at,
+            "rate_at_zero_distortion_bits": math.log2(n),
+        },
     )
 
 
