@@ -38,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "quantiser (.safetensors).",
     )
     enc.add_argument("codec", metavar="CODEC_OR_RUN", help="rcc:SOURCE, a run directory or a file")
-    enc.add_argument("input", metavar="IN.npy", help="samples, shape (n, ...)")
+    enc.add_argument(
+        "input", metavar="IN.npy", help="samples, shape (n, ...), or a folder of PNG/JPEG images"
+    )
     enc.add_argument("output", metavar="OUT.rdl", help="bitstream to write")
     add_encode_options(enc)
     enc.set_defaults(func=run_encode)
@@ -131,8 +133,13 @@ def parse_n_candidates(text: str) -> int | None:
 
 
 def load_array(path: str) -> np.ndarray:
-    """A numeric array of at least one sample from a ``.npy`` file (never unpickled)."""
+    """A numeric array of at least one sample from a ``.npy`` file (never unpickled), or the
+    images of a folder of PNG/JPEG files (float32 in [0, 1], :mod:`rdlab.sources.user_data`)."""
     p = Path(path)
+    if p.is_dir():
+        from rdlab.sources.user_data import load_data
+
+        return load_data(p).array
     if not p.is_file():
         raise FileNotFoundError(f"{p} does not exist")
     try:

@@ -23,6 +23,72 @@ def emit_json(obj: dict[str, Any], where: str = "rdlab --json") -> None:
     print(json.dumps(out))
 
 
+IMAGE_SOURCES = ("mnist", "fmnist", "svhn", "digits")
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--source NAME`` (with ``--variances``, ``--data-dir``, ``--n-images``) or ``--data PATH``.
+
+    One of the two is required; :func:`source_from_args` builds the source.
+    """
+    grp = parser.add_mutually_exclusive_group(required=True)
+    grp.add_argument(
+        "--source", help="registered source (gaussian20, gaussian, digits, mnist, ...)"
+    )
+    grp.add_argument(
+        "--data",
+        metavar="PATH",
+        help="your data: a .npy array ((n, m) vectors; (n, H, W) or (n, C, H, W) images, uint8 "
+        "or float in [0, 1]) or a folder of PNG/JPEG images",
+    )
+    parser.add_argument("--variances", help="comma-separated variances (for --source gaussian)")
+    parser.add_argument("--data-dir", help="folder with the image files (or set RDLAB_DATA)")
+    parser.add_argument("--n-images", type=int, help="use the first N images of an image source")
+    parser.add_argument(
+        "--resize",
+        type=int,
+        metavar="N",
+        help="image sources: resize bilinearly to N x N instead of zero-padding (mnist and "
+        "fmnist: --resize 32 is the official NERD-RCC preprocessing)",
+    )
+
+
+def source_from_args(args: argparse.Namespace) -> tuple[Any, str]:
+    """The source of :func:`add_source_arguments`' flags and the name a run records."""
+    import rdlab.sources.nerd_sources  # noqa: F401 - registers the image and NERD sources
+    from rdlab.sources.registry import make_source
+    from rdlab.sources.user_data import DataSource
+
+    if args.data is not None:
+        for flag, value in (
+            ("--variances", args.variances),
+            ("--data-dir", args.data_dir),
+            ("--n-images", args.n_images),
+            ("--resize", args.resize),
+        ):
+            if value is not None:
+                raise ValueError(f"{flag} applies to --source, not to --data")
+        src = DataSource.from_path(args.data)
+        return src, src.name
+    params: dict[str, Any] = {}
+    if args.variances is not None:
+        if args.source != "gaussian":
+            raise ValueError("--variances applies to --source gaussian only")
+        params["variances"] = parse_float_list(args.variances, "--variances")
+    if args.data_dir is not None or args.n_images is not None or args.resize is not None:
+        if args.source not in IMAGE_SOURCES:
+            raise ValueError("--data-dir, --n-images and --resize apply to image sources only")
+        if args.resize is not None:
+            params["resize_to"] = args.resize
+        if args.data_dir is not None:
+            if args.source == "digits":
+                raise ValueError("the digits source is embedded; it takes no --data-dir")
+            params["data_dir"] = args.data_dir
+        if args.n_images is not None:
+            params["n"] = args.n_images
+    return make_source(args.source, **params), args.source
+
+
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """``--json``, ``--plot PATH`` and ``--force`` (overwrite an existing plot)."""
     parser.add_argument(

@@ -54,7 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     lc.required = True
 
     t = lc.add_parser("train", help="train one model into a run directory")
-    t.add_argument("--data", default="digits", help="digits (default), mnist, fmnist or svhn")
+    t.add_argument(
+        "--data",
+        default="digits",
+        help="digits (default), mnist, fmnist, svhn, or your images: a .npy ((n, H, W) or "
+        "(n, C, H, W), uint8 or float in [0, 1]) or a folder of PNG/JPEG, of shape 1x8x8, "
+        "1x28x28 or 3x32x32 (one sixth held out as the test split, seed 0)",
+    )
     t.add_argument("--quantizer", default="uq", help="dq, nq or uq (default)")
     t.add_argument("--latent-dim", type=int, default=3, help="latent dimension d (default 3)")
     t.add_argument("--levels", type=int, default=3, help="levels L per dimension (default 3)")

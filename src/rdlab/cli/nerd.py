@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rdlab.cli.common import emit_json, parse_float_list
+from rdlab.cli.common import add_source_arguments, emit_json, parse_float_list, source_from_args
 from rdlab.core.table import format_table
 
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "paper's multiplier in nats (beta = slope * ln 2)."
         ),
     )
-    p.add_argument("--source", required=True, help="registered source (gaussian20, digits, ...)")
+    add_source_arguments(p)
     p.add_argument(
         "--distortion",
         default="squared_error",
@@ -59,8 +59,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--width", type=int, help="MLP hidden width (default: the sample dimension)")
     p.add_argument("--channels", type=int, help="DCGAN channel parameter c_d (default 32)")
     p.add_argument("--latent-dim", type=int, help="latent dimension")
-    p.add_argument("--data-dir", help="folder with the image files (or set RDLAB_DATA)")
-    p.add_argument("--n-images", type=int, help="use the first N images of an image source")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.add_argument("--threads", type=int, help="torch CPU threads")
@@ -106,23 +104,6 @@ def _config(args: argparse.Namespace):
     return replace(cfg, generator_params=params, **over)
 
 
-def _source(args: argparse.Namespace):
-    import rdlab.sources.nerd_sources  # noqa: F401 - registers the NERD sources
-    from rdlab.sources.registry import make_source
-
-    params = {}
-    if args.data_dir is not None or args.n_images is not None:
-        if args.source not in ("mnist", "fmnist", "svhn", "digits"):
-            raise ValueError("--data-dir and --n-images apply to image sources only")
-        if args.data_dir is not None:
-            if args.source == "digits":
-                raise ValueError("the digits source is embedded; it takes no --data-dir")
-            params["data_dir"] = args.data_dir
-        if args.n_images is not None:
-            params["n"] = args.n_images
-    return make_source(args.source, **params)
-
-
 def _run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         import torch
@@ -140,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.plot:
         check_writable(args.plot, overwrite=args.force)
     cfg = _config(args)
-    source = _source(args)
+    source, source_name = source_from_args(args)
     if args.D is not None:
         values = parse_float_list(args.D, "--D")
         sweep = {"distortions": values}
@@ -161,8 +142,9 @@ def _run(args: argparse.Namespace) -> int:
         top.open(
             {
                 "command": "nerd",
-                "source": args.source,
-                "distortion": args.distortion,
+                "source": source_name,
+                "source_description": source.describe(),
+                "distortion_measure": args.distortion,
                 **sweep,
                 "seed": args.seed,
                 "config": cfg.to_dict(),
@@ -180,12 +162,12 @@ def _run(args: argparse.Namespace) -> int:
         resume=args.resume,
         overwrite=args.overwrite,
         progress=progress,
-        source_name=args.source,
+        source_name=source_name,
         **sweep,
     )
     points = [r.point_dict() for r in results]
     header = {
-        "source": args.source,
+        "source": source_name,
         "distortion_measure": args.distortion,
         "d_max": results[0].d_max,
         "ceiling_bits": results[0].estimate.ceiling_bits,

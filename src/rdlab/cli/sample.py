@@ -6,40 +6,30 @@ import argparse
 
 import numpy as np
 
-from rdlab.cli.common import parse_float_list
+from rdlab.cli.common import add_source_arguments, source_from_args
 from rdlab.core.io import atomic_write, check_writable
 from rdlab.core.validation import check_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from rdlab.sources.registry import SOURCES
-
-    p = sub.add_parser("sample", help="write samples of a registered source to OUT.npy")
-    p.add_argument(
-        "--source", required=True, help=f"registered source ({', '.join(sorted(SOURCES))})"
+    p = sub.add_parser(
+        "sample", help="write samples of a registered source (or draws from your data) to OUT.npy"
     )
+    add_source_arguments(p)
     p.add_argument("--n", type=int, required=True, help="number of samples")
     p.add_argument("--seed", type=int, required=True, help="random seed (int >= 0)")
-    p.add_argument("--variances", help="comma-separated variances (for --source gaussian)")
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.add_argument("out", metavar="OUT.npy", help="output file")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rdlab.sources.registry import make_source
-
     if not args.out.endswith(".npy"):
         raise ValueError(f"OUT must end in .npy, got {args.out!r}")
     n = check_int("--n", args.n, minimum=1)
-    params = {}
-    if args.variances is not None:
-        if args.source != "gaussian":
-            raise ValueError("--variances applies to --source gaussian only")
-        params["variances"] = parse_float_list(args.variances, "--variances")
-    source = make_source(args.source, **params)
+    source, name = source_from_args(args)
     out = check_writable(args.out, overwrite=args.force)
     x = source.sample(n, seed=args.seed)
     atomic_write(out, lambda p: np.save(p, x, allow_pickle=False))
-    print(f"wrote {x.shape[0]} samples of shape {x.shape[1:] or '()'} from {args.source} to {out}")
+    print(f"wrote {x.shape[0]} samples of shape {x.shape[1:] or '()'} from {name} to {out}")
     return 0

@@ -891,6 +891,26 @@ GLOSSARY: dict[str, Term] = {
         "whether R(D) under sq-l1 >= sq-l2 >= sq-l3 within 0.1 bit at every target (eq. (24), "
         "Lei et al.)",
     ),
+    # -- a user's data and the held-out split ---------------------------------------------------
+    "data_path": _t("", "the .npy file or image folder a user's data were read from"),
+    "data_kind": _t("", "vectors or images: how a user's data were read (docs/glossary.md)"),
+    "data_sha256": _t(
+        "", "SHA-256 (hex) of the bytes of a user's data (a folder: names and bytes)"
+    ),
+    "data_record": _t(
+        "", "what a learned-codec run records of a user's data: path, SHA-256, shape, split"
+    ),
+    "split": _t("", "how a run split its data into training and held-out samples"),
+    "split_kind": _t(
+        "",
+        "held-out rows (a finite data set, split by rdlab.sources.user_data.split_indices) or "
+        "fresh samples (a distribution, sampled twice)",
+    ),
+    "split_seed": _t("", "seed of the held-out split (split_indices)"),
+    "n_total": _t("samples", "rows of a finite data set before the split"),
+    "heldout_sha256": _t(
+        "", "SHA-256 (hex) of the held-out row indices as little-endian int64 (checks a split)"
+    ),
     # -- the main job (rdlab demo) ------------------------------------------------------------
     "job": _t("", "the job (demo)"),
     "grid_points": _t("", "grid points of the discretised scalar Gaussian"),

@@ -33,6 +33,7 @@ torch is imported inside the functions of this module; numpy arrays are accepted
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 import time
@@ -1143,24 +1144,35 @@ def _resolve_source(source: object) -> tuple[Any, str]:
     raise TypeError(f"source must be a registered name or a Source, got {type(source).__name__}")
 
 
-def split_samples(source: Any, config: NERDConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training and held-out samples of a source.
-
-    A source with a finite data set (``source.data``, e.g. image sets and
-    :class:`~rdlab.sources.base.EmpiricalSource`) is permuted with ``seed`` and split:
-    ``n_eval`` rows (at most a sixth of the set) are held out and at most ``n_train`` of the
-    rest are used for training. Other sources are sampled twice with independent seeds.
-    """
+def _finite_data(source: Any) -> np.ndarray | None:
     data = getattr(source, "data", None)
     if data is None and type(source).__name__ == "EmpiricalSource":
         data = source.samples
+    return data
+
+
+def _split(n: int, config: NERDConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from rdlab.sources.user_data import split_indices
+
+    if n < 2:
+        raise ValueError(f"the source holds {n} sample(s); NERD needs at least 2")
+    held, train = split_indices(n, max(1, min(config.n_eval, n // 6)), seed)
+    return held, train[: config.n_train]
+
+
+def split_samples(source: Any, config: NERDConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training and held-out samples of a source.
+
+    A source with a finite data set (``source.data``, e.g. image sets, a user's data
+    (:class:`~rdlab.sources.user_data.DataSource`) and
+    :class:`~rdlab.sources.base.EmpiricalSource`) is split by
+    :func:`~rdlab.sources.user_data.split_indices` with ``seed``: ``n_eval`` rows (at most a
+    sixth of the set) are held out and at most ``n_train`` of the rest are used for training
+    (:func:`split_record` says which). Other sources are sampled twice with independent seeds.
+    """
+    data = _finite_data(source)
     if data is not None:
-        n = data.shape[0]
-        if n < 2:
-            raise ValueError(f"the source holds {n} sample(s); NERD needs at least 2")
-        perm = np.random.default_rng([seed, 7]).permutation(n)
-        n_eval = max(1, min(config.n_eval, n // 6))
-        eval_idx, train_idx = perm[:n_eval], perm[n_eval:][: config.n_train]
+        eval_idx, train_idx = _split(data.shape[0], config, seed)
         conv = getattr(source, "as_float", None)
         x_tr = conv(data[train_idx]) if conv else np.asarray(data[train_idx], dtype=np.float32)
         x_ev = conv(data[eval_idx]) if conv else np.asarray(data[eval_idx], dtype=np.float64)
@@ -1175,6 +1187,28 @@ def split_samples(source: Any, config: NERDConfig, seed: int) -> tuple[np.ndarra
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"the source produced non-finite {name} (NaN or inf)")
     return x_tr, x_ev
+
+
+def split_record(source: Any, config: NERDConfig, seed: int) -> dict[str, Any]:
+    """How :func:`split_samples` split the source, as a run records it.
+
+    For a finite data set: the seed, the number of rows, of held-out and of training rows,
+    and the SHA-256 of the held-out row indices (int64, little-endian) so that the split can be
+    checked; for a distribution, the numbers of fresh samples drawn.
+    """
+    data = _finite_data(source)
+    if data is None:
+        return {"split_kind": "fresh samples", "n_train": config.n_train, "n_eval": config.n_eval}
+    held, train = _split(data.shape[0], config, seed)
+    digest = hashlib.sha256(np.asarray(held, dtype="<i8").tobytes()).hexdigest()
+    return {
+        "split_kind": "held-out rows",
+        "split_seed": seed,
+        "n_total": int(data.shape[0]),
+        "n_eval": int(held.size),
+        "n_train": int(train.size),
+        "heldout_sha256": digest,
+    }
 
 
 def zero_rate_distortion(x: object, distortion: str = "squared_error") -> float:
@@ -1319,6 +1353,7 @@ def nerd_point(
         "beta_nats": None if slope is None else slope * LN2,
         "distortion_measure": distortion,
         "seed": seed,
+        "split": split_record(src, cfg, seed),
         "config": cfg.to_dict(),
         "architecture": generator.architecture,
         "eval_dtype": eval_dtype,
@@ -1526,6 +1561,7 @@ __all__ = [
     "rate_function_bits",
     "save_sample_grid",
     "solve_beta",
+    "split_record",
     "split_samples",
     "tilted_distortion",
     "train_generator",

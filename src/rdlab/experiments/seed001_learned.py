@@ -167,7 +167,7 @@ SVHN_SETTINGS: dict[str, dict[str, Any]] = {
 
 def settings(preset: str) -> dict[str, Any]:
     """Resolved settings of a preset: data set, config overrides, lambda lists, threads."""
-    from rdlab.models.architectures import family_of
+    from rdlab.models.learned import data_family
 
     key = "quick" if preset == "quick" else "paper"
     s = dict(SETTINGS[key])
@@ -180,7 +180,7 @@ def settings(preset: str) -> dict[str, Any]:
                 f"RDLAB_LC_DATA must be one of {', '.join(allowed)} with the {key} preset, "
                 f"got {data!r}"
             )
-    family = family_of(data)
+    family = data_family(data)
     if family == "svhn":
         s.update(fig4_rates=SVHN_SETTINGS[key]["fig4_rates"])
         lam = dict(SVHN_SETTINGS[key]["lambdas"])

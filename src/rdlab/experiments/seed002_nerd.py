@@ -328,31 +328,21 @@ def _fig1_source(preset: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _ba_on_samples(x: np.ndarray, n_points: int) -> dict[str, Any]:
-    """Blahut-Arimoto on the empirical law of the rows of ``x``, reproduction = their support.
+    """Blahut-Arimoto on the empirical law of the rows of ``x``, reproduction = their support
+    (:func:`~rdlab.solvers.blahut_arimoto.empirical_rate_distortion_curve`), with the curve's
+    end points (D = 0 at the empirical entropy, R = 0 at the best single sample) added."""
+    from rdlab.solvers.blahut_arimoto import empirical_rate_distortion_curve
 
-    The curve of the discrete source :math:`\\hat P_n`: it reaches D = 0 at
-    :math:`H(\\hat P_n) \\le \\log_2 n` bits and R = 0 at the best single sample,
-    :math:`\\min_j \\frac1n \\sum_i \\|x_i - x_j\\|^2 \\ge E\\|X - \\bar x\\|^2`.
-    """
-    from rdlab.core.distortion import distortion_matrix
-    from rdlab.solvers.blahut_arimoto import rate_distortion_curve
-
-    support, counts = np.unique(x, axis=0, return_counts=True)
-    pmf = counts / counts.sum()
-    d = distortion_matrix(support, support, "squared_error")
-    curve = rate_distortion_curve(pmf, d, n_points=n_points, progress=False, tol_bits=1e-4)
-    entropy = float(-(pmf * np.log2(pmf)).sum())
-    d_max_ba = float((pmf @ d).min())
-    rates = [entropy, *(float(r) for r in curve.rate_bits), 0.0]
-    dists = [0.0, *(float(v) for v in curve.distortion), d_max_ba]
+    curve = empirical_rate_distortion_curve(x, n_points=n_points, tol_bits=1e-4)
+    m = curve.meta
     return {
-        "n": int(x.shape[0]),
-        "n_distinct": int(support.shape[0]),
-        "log2_n": float(np.log2(x.shape[0])),
-        "entropy_bits": entropy,
-        "d_max_ba": d_max_ba,
-        "rate_bits": rates,
-        "distortion": dists,
+        "n": m["n"],
+        "n_distinct": m["n_distinct"],
+        "log2_n": float(np.log2(m["n"])),
+        "entropy_bits": m["entropy_bits"],
+        "d_max_ba": m["d_max"],
+        "rate_bits": [m["entropy_bits"], *(float(r) for r in curve.rate_bits), 0.0],
+        "distortion": [0.0, *(float(v) for v in curve.distortion), m["d_max"]],
         "max_gap_bits": float(max(p.gap_bits or 0.0 for p in curve.points)),
     }
 

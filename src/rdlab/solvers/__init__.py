@@ -6,6 +6,7 @@ from rdlab.solvers.blahut_arimoto import (
     blahut_arimoto_at_distortion,
     blahut_arimoto_empirical,
     distortion_range,
+    empirical_rate_distortion_curve,
     rate_distortion_curve,
     rate_distortion_solutions,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "cr_distortion_lp",
     "deterministic_maps",
     "distortion_range",
+    "empirical_rate_distortion_curve",
     "estimate_memory_bytes",
     "rate_distortion_curve",
     "rate_distortion_solutions",

@@ -59,15 +59,18 @@ def _register() -> None:
             split: str = "train",
             n: int | None = None,
             pad_to: int | None = None,
+            resize_to: int | None = None,
         ) -> ImageSource:
-            return image_source(name, data_dir=data_dir, split=split, n=n, pad_to=pad_to)
+            return image_source(
+                name, data_dir=data_dir, split=split, n=n, pad_to=pad_to, resize_to=resize_to
+            )
 
         return factory
 
     register_source("digits", "scikit-learn 8x8 digits (1797 images, embedded; no files)")(
         _images("digits")
     )
-    register_source("mnist", "MNIST 28x28 padded to 32x32 (IDX files from --data-dir)")(
+    register_source("mnist", "MNIST 28x28 padded to 32x32 (--resize 32: resized, the official NERD preprocessing)")(
         _images("mnist")
     )
     register_source("fmnist", "Fashion-MNIST 28x28 padded to 32x32 (IDX files from --data-dir)")(

@@ -18,7 +18,7 @@ import numpy as np
 from rdlab.coding.quantizers import check_gradient, check_levels, check_quantizer
 from rdlab.core.results import jsonable
 from rdlab.core.validation import check_int, check_nonnegative, check_positive
-from rdlab.models.architectures import IMAGE_SHAPES, family_of
+from rdlab.models.architectures import DATA_FAMILIES, IMAGE_SHAPES
 
 MODES = ("end-to-end", "universal", "refinement")
 PRESETS = ("quick", "paper")
@@ -85,7 +85,7 @@ class LearnedConfig:
     eval_batch: int = 500
 
     def __post_init__(self) -> None:
-        family_of(self.data)
+        data_family(self.data)
         check_quantizer(self.quantizer)
         check_gradient(self.gradient)
         check_int("latent_dim", self.latent_dim, minimum=1)
@@ -123,7 +123,8 @@ class LearnedConfig:
 
     @property
     def family(self) -> str:
-        return family_of(self.data)
+        """The architecture family: of the data set's name, or of a user's images by shape."""
+        return data_family(self.data)
 
     @property
     def levels_per_dim(self) -> tuple[int, ...]:
@@ -194,7 +195,7 @@ def preset_config(preset: str, data: str, **overrides: Any) -> LearnedConfig:
     """
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-    family = family_of(data)
+    family = data_family(data)
     base: dict[str, Any] = {"data": data}
     if family == "svhn":
         levels = overrides.get("levels", LearnedConfig.levels)
@@ -228,10 +229,83 @@ def preset_config(preset: str, data: str, **overrides: Any) -> LearnedConfig:
     return LearnedConfig(**base)
 
 
+USER_SPLIT_SEED = 0
+"""Seed of the held-out split of a user's data (:func:`rdlab.sources.user_data.split_indices`):
+one sixth of the images (at least one) are the test split, the same for every run."""
+
+
+def is_user_data(data: str) -> bool:
+    """Whether ``data`` names a user's data (a path) rather than a built-in data set."""
+    return data not in DATA_FAMILIES
+
+
+def data_family(data: str) -> str:
+    """The architecture family of a data set name (``mnist``, ``fmnist``, ``svhn``, ``digits``)
+    or of a user's images (``.npy`` or image folder) by their shape: (1, 8, 8) digits,
+    (1, 28, 28) mnist, (3, 32, 32) svhn.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or user data that are not images of one of those shapes.
+    """
+    if not isinstance(data, str):
+        raise TypeError(f"data must be a data set name or a path, got {type(data).__name__}")
+    if not is_user_data(data):
+        return DATA_FAMILIES[data]
+    from rdlab.sources.user_data import peek_sample_shape
+
+    try:
+        kind, shape = peek_sample_shape(data)
+    except FileNotFoundError:
+        raise ValueError(
+            f"data must be one of {', '.join(sorted(DATA_FAMILIES))} or a path to your images, "
+            f"got {data!r} (no such file or folder)"
+        ) from None
+    for family, family_shape in IMAGE_SHAPES.items():
+        if kind == "images" and shape == family_shape:
+            return family
+    shapes = ", ".join(f"{s} ({f})" for f, s in IMAGE_SHAPES.items())
+    raise ValueError(
+        f"{data}: learned codecs have architectures for images of shape {shapes}; these "
+        f"data are {kind} of shape {shape}"
+    )
+
+
+def user_split(data: str) -> tuple[Any, np.ndarray, np.ndarray]:
+    """A user's images, and the held-out (test) and training row indices of their split."""
+    from rdlab.sources.user_data import load_data, split_indices
+
+    loaded = load_data(data)
+    if loaded.kind != "images":
+        raise ValueError(f"{data}: learned codecs code images, these data are {loaded.kind}")
+    held, train = split_indices(loaded.n, max(1, loaded.n // 6), USER_SPLIT_SEED)
+    return loaded, held, train
+
+
+def data_record(data: str) -> dict[str, Any] | None:
+    """What a run records about a user's data: path, SHA-256, shape and the held-out split
+    (None for a built-in data set)."""
+    if not is_user_data(data):
+        return None
+    import hashlib
+
+    loaded, held, train = user_split(data)
+    return {
+        **loaded.describe(),
+        "split_kind": "held-out rows",
+        "split_seed": USER_SPLIT_SEED,
+        "n_eval": int(held.size),
+        "n_train": int(train.size),
+        "heldout_sha256": hashlib.sha256(np.asarray(held, dtype="<i8").tobytes()).hexdigest(),
+    }
+
+
 def load_split(
     data: str, split: str, *, data_dir: str | Path | None = None, n: int | None = None
 ) -> np.ndarray:
-    """Images of a split as uint8 ``(n, C, H, W)`` (MNIST unpadded, 28x28).
+    """Images of a split as uint8 ``(n, C, H, W)`` (MNIST unpadded, 28x28), or a user's images
+    (a path: float32 in [0, 1], split by :func:`user_split`).
 
     ``digits`` has no official split: its first 1500 images train, the last 297 test. SVHN
     reads ``train_32x32.mat``; if only the test file is present, the train split is its first
@@ -241,8 +315,11 @@ def load_split(
 
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    family_of(data)
-    if data == "digits":
+    data_family(data)
+    if is_user_data(data):
+        loaded, held, train = user_split(data)
+        images = loaded.array[held if split == "test" else train]
+    elif data == "digits":
         images = image_source("digits").data
         images = images[:-DIGITS_TEST] if split == "train" else images[-DIGITS_TEST:]
     elif data == "svhn":
@@ -308,7 +385,11 @@ __all__ = [
     "TRAIN_FILE",
     "LearnedConfig",
     "check_images",
+    "data_family",
+    "data_record",
+    "is_user_data",
     "load_split",
     "preset_config",
     "split_images",
+    "user_split",
 ]

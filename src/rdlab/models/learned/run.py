@@ -18,6 +18,7 @@ from rdlab.models.learned.config import (
     MODEL_FILE,
     TRAIN_FILE,
     LearnedConfig,
+    data_record,
     split_images,
 )
 from rdlab.models.learned.evaluation import (
@@ -155,6 +156,8 @@ def learned_run(
         "architecture": cfg.architecture(),
         "n_train": int(x_tr.shape[0]),
     }
+    if (record := data_record(cfg.data)) is not None:
+        run_config["data_record"] = record
     rd = RunDir(out)
     resumed = rd.open(run_config, resume=resume, overwrite=overwrite)
     model = LearnedModel(cfg, seed=seed, device=device)
