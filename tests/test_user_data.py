@@ -74,13 +74,13 @@ def test_bad_arrays_are_clear_errors_naming_the_file(tmp_path, array, message):
 
 def test_bad_files(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(ValueError, match="not a .npy array file"):
+    with pytest.raises(ValueError, match=r"not a \.npy array file"):
         load_data(tmp_path / "obj.npy")  # never unpickled
     np.savez(tmp_path / "z.npz", a=np.zeros(3))
-    with pytest.raises(ValueError, match="must be a .npy array or a folder"):
+    with pytest.raises(ValueError, match=r"must be a \.npy array or a folder"):
         load_data(tmp_path / "z.npz")
     (tmp_path / "text.npy").write_text("not numpy")
-    with pytest.raises(ValueError, match="not a .npy array file"):
+    with pytest.raises(ValueError, match=r"not a \.npy array file"):
         load_data(tmp_path / "text.npy")
     with pytest.raises(FileNotFoundError):
         load_data(tmp_path / "missing.npy")
@@ -101,11 +101,11 @@ def test_image_folders(tmp_path):
     from PIL import Image
 
     Image.fromarray(np.zeros((7, 7), dtype=np.uint8)).save(tmp_path / "mixed" / "zz.png")
-    with pytest.raises(ValueError, match="zz.png.*one size and mode"):
+    with pytest.raises(ValueError, match=r"zz\.png.*one size and mode"):
         load_data(tmp_path / "mixed")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "a.png").write_bytes(b"not a png")
-    with pytest.raises(ValueError, match="a.png: is not a readable image"):
+    with pytest.raises(ValueError, match=r"a\.png: is not a readable image"):
         load_data(tmp_path / "broken")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no image files"):
@@ -149,7 +149,7 @@ def test_nerd_on_your_data_records_the_split(cli, tmp_path):
     cfg = json.loads((tmp_path / "r" / "point-00" / "config.json").read_text())
     split = cfg["split"]
     assert unknown_keys(cfg) == [] and split["split_kind"] == "held-out rows"
-    held, train = split_indices(600, 64, seed=0)
+    held, _ = split_indices(600, 64, seed=0)
     assert (split["n_total"], split["n_eval"], split["n_train"]) == (600, 64, 536)
     digest = hashlib.sha256(np.asarray(held, dtype="<i8").tobytes()).hexdigest()
     assert split["heldout_sha256"] == digest

@@ -861,4 +861,3 @@ def empirical_rate_distortion_curve(
         max_memory_bytes=max_memory_bytes,
     )
     return RDCurve(curve.points, label=curve.label, meta={**curve.meta, **meta})
-

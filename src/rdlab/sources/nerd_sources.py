@@ -70,9 +70,10 @@ def _register() -> None:
     register_source("digits", "scikit-learn 8x8 digits (1797 images, embedded; no files)")(
         _images("digits")
     )
-    register_source("mnist", "MNIST 28x28 padded to 32x32 (--resize 32: resized, the official NERD preprocessing)")(
-        _images("mnist")
-    )
+    register_source(
+        "mnist",
+        "MNIST 28x28 padded to 32x32 (--resize 32: resized, the official NERD preprocessing)",
+    )(_images("mnist"))
     register_source("fmnist", "Fashion-MNIST 28x28 padded to 32x32 (IDX files from --data-dir)")(
         _images("fmnist")
     )

@@ -122,9 +122,7 @@ def as_samples(array: object, path: str | os.PathLike = "data") -> tuple[str, np
     if a.ndim == 3:
         a = a[:, None]
     if a.shape[1] > MAX_CHANNELS:
-        hint = (
-            " (channel-last? use np.moveaxis(a, -1, 1))" if a.shape[-1] <= MAX_CHANNELS else ""
-        )
+        hint = " (channel-last? use np.moveaxis(a, -1, 1))" if a.shape[-1] <= MAX_CHANNELS else ""
         raise _bad(
             p,
             f"images must be (n, C, H, W) with C in 1..{MAX_CHANNELS}, got shape {a.shape}{hint}",
