@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.rcc",
     "rdlab.cli.nerd",
     "rdlab.cli.lc",
+    "rdlab.cli.audit",
     "rdlab.cli.demo",
 )
 

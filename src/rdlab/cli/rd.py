@@ -89,6 +89,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_arguments(e)
     e.set_defaults(func=_run_empirical)
 
+    lo = kinds.add_parser(
+        "lower",
+        help="a lower bound on R(D) from samples (Csiszar's dual, a learned log u)",
+        description="A line under R(D), R(D) >= intercept + slope x D, fitted at --slope on "
+        "training samples and estimated on held-out ones with its standard error "
+        "(squared error summed over a sample). Choose the slope of R(D) at the distortion of "
+        "interest (rdlab nerd prints it). No rate far above log2 of the batch size can be "
+        "certified from samples.",
+    )
+    add_source_arguments(lo)
+    lo.add_argument(
+        "--slope", type=float, required=True, help="dR/dD in bits per unit distortion, < 0"
+    )
+    lo.add_argument(
+        "--distortion",
+        dest="distortions",
+        help="comma-separated distortions at which to print the bound (default: 8 points)",
+    )
+    lo.add_argument("--preset", choices=("quick", "default"), default="quick")
+    lo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_output_arguments(lo)
+    lo.set_defaults(func=_run_lower)
+
 
 def _run_gaussian(args: argparse.Namespace) -> int:
     from rdlab.theory.gaussian import (
@@ -223,4 +246,40 @@ def _run_empirical(args: argparse.Namespace) -> int:
         **{k: curve.meta[k] for k in ("n", "n_distinct", "entropy_bits", "d_max")},
     }
     emit_curves([curve], args, header=header, xlabel="distortion (squared error per sample)")
+    return 0
+
+
+def _run_lower(args: argparse.Namespace) -> int:
+    from rdlab.estimators.lower_bound import LOWER_BOUND_PRESETS, rd_lower_bound
+
+    source, name = source_from_args(args)
+    lb = rd_lower_bound(
+        source, slope=args.slope, seed=args.seed, config=LOWER_BOUND_PRESETS[args.preset]
+    )
+    if args.distortions is not None:
+        ds = parse_float_list(args.distortions, "--distortion")
+    else:
+        top = max(lb.intercept_bits / -lb.slope, 1e-9)
+        ds = list(np.linspace(0.0, top, 8))
+    points = [
+        RDPoint(
+            rate_bits=lb.rate_lower_bits(d), distortion=float(d), slope=lb.slope, method="lower"
+        )
+        for d in ds
+    ]
+    header = {
+        "source": name,
+        "distortion_measure": lb.distortion_measure,
+        "intercept_bits": lb.intercept_bits,
+        "intercept_stderr_bits": lb.intercept_stderr_bits,
+        "n_eval": lb.n_eval,
+        "batch_size": lb.batch_size,
+        "restarts": lb.restarts,
+    }
+    emit_curves(
+        [RDCurve(tuple(points), label="sample lower bound on R(D)")],
+        args,
+        header=header,
+        xlabel="distortion (squared error per sample)",
+    )
     return 0

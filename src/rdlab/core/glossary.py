@@ -16,7 +16,8 @@ reproduction, a ``config.json``, a header printed by ``rdlab info``. The rules t
   per-component values is :func:`rdlab.core.distortion.convert_distortion`.
 
 Keys that are data rather than names — numbers labelling entries (a rate, a λ, a bit budget)
-— are not glossary keys. A key ``X_stderr`` is the standard error of ``X``.
+— are not glossary keys. A key ``X_stderr`` is the standard error of ``X``, and
+``X_stderr_bits`` that of ``X_bits``.
 
 :func:`check_keys` warns (:class:`GlossaryWarning`) about keys outside the glossary; the test
 suite turns that warning into an error, and every ``--json`` line and every reproduction's
@@ -43,6 +44,9 @@ class Term:
 
 STDERR_SUFFIX = "_stderr"
 """``X_stderr`` is the standard error of ``X`` (same unit as ``X``)."""
+
+STDERR_BITS_SUFFIX = "_stderr_bits"
+"""``X_stderr_bits`` is the standard error of ``X_bits`` (bits)."""
 
 
 def _t(unit: str, meaning: str) -> Term:
@@ -490,7 +494,7 @@ GLOSSARY: dict[str, Term] = {
         "iterations the method used for the point (0 for closed forms; NERD: training steps)",
     ),
     "converged": _t("", "whether the method met its stopping rule"),
-    "label": _t("", "a curve's label"),
+    "label": _t("", "the name of a curve, or of a codec point (rdlab audit)"),
     "meta": _t("", "a curve's metadata (e.g. variance, perception_measure, source)"),
     "points": _t("", "the points of a curve or of a result (rates, distortions, ...)"),
     "curves": _t("", "the curves of a result or figure, each a list or mapping of points"),
@@ -911,6 +915,36 @@ GLOSSARY: dict[str, Term] = {
     "heldout_sha256": _t(
         "", "SHA-256 (hex) of the held-out row indices as little-endian int64 (checks a split)"
     ),
+    # -- rdlab audit and the sample lower bound --------------------------------------------------
+    "rd_upper_bits": _t(
+        BITS_PER_SAMPLE,
+        "R(D) from above at the point's distortion: the closed form, or NERD's held-out estimate "
+        "(an upper bound in expectation)",
+    ),
+    "rd_lower_bits": _t(
+        BITS_PER_SAMPLE,
+        "R(D) from below at the point's distortion: the closed form, or the sample lower bound "
+        "(Csiszár's dual with a learned log u; rdlab.estimators.lower_bound)",
+    ),
+    "excess_rate_max_bits": _t(
+        BITS_PER_SAMPLE,
+        "a codec's rate minus rd_lower_bits: the most its excess over R(D) can be",
+    ),
+    "rcc_rate_bound_bits": _t(
+        BITS_PER_SAMPLE,
+        "R + log2(R + 1) + 5 at R = rd_upper_bits: what reverse channel coding guarantees at "
+        "that distortion (eq. (25), Lei et al.)",
+    ),
+    "rcc": _t("", "rdlab's reverse channel codec measured at the point (its CodecReport)"),
+    "with_rcc": _t("", "whether the audit measured rdlab's reverse channel codec too"),
+    "intercept_bits": _t(
+        BITS_PER_SAMPLE,
+        "intercept of a lower-bound line R(D) >= intercept_bits + slope x D (sample lower bound)",
+    ),
+    "alpha": _t(
+        "", "the alpha of the sample lower bound's linearisation log z <= z/alpha + log alpha - 1"
+    ),
+    "restarts": _t("", "restarts of the inner supremum over y per batch (sample lower bound)"),
     # -- the main job (rdlab demo) ------------------------------------------------------------
     "job": _t("", "the job (demo)"),
     "grid_points": _t("", "grid points of the discretised scalar Gaussian"),
@@ -950,11 +984,18 @@ def describe(key: str) -> Term | None:
     'bits per sample'
     >>> describe("distortion_stderr").meaning.startswith("standard error of")
     True
+    >>> describe("rd_upper_stderr_bits").meaning
+    'standard error of rd_upper_bits'
+
     """
     if key in GLOSSARY:
         return GLOSSARY[key]
     if key.endswith(STDERR_SUFFIX) and (base := GLOSSARY.get(key[: -len(STDERR_SUFFIX)])):
         return Term(base.unit, f"standard error of {key[: -len(STDERR_SUFFIX)]}")
+    if key.endswith(STDERR_BITS_SUFFIX):
+        stem = key[: -len(STDERR_BITS_SUFFIX)] + "_bits"
+        if base := GLOSSARY.get(stem):
+            return Term(base.unit, f"standard error of {stem}")
     return None
 
 
