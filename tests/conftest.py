@@ -1,6 +1,7 @@
 """Test configuration.
 
 - Under CI (``CI`` set), hypothesis draws the same examples on every run.
+- The allocator keeps freed memory (rdlab.core.runtime), as the rdlab command does.
 - torch uses one thread per test process: ``make test`` runs two pytest workers on two cores,
   and two threads each would oversubscribe the cores (torch's busy-waiting threads then slow
   everything down several-fold).
@@ -20,3 +21,9 @@ except ImportError:  # pragma: no cover - torch is an optional extra
     torch = None
 if torch is not None:
     torch.set_num_threads(1)
+
+# as the rdlab command does for its process: keep freed memory instead of unmapping it after
+# every training step (rdlab.core.runtime)
+from rdlab.core.runtime import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()
