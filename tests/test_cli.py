@@ -157,9 +157,22 @@ def test_rd_discrete_from_text_and_npy(capsys, tmp_path):
     assert code == 2 and "row" in err
 
 
-def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
+def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path, monkeypatch):
+    import dataclasses
+
+    from rdlab.estimators import lower_bound, nerd
+
+    # the digits bracket with shorter trainings than the demo's (the test checks the story)
+    monkeypatch.setitem(
+        nerd.NERD_PRESETS, "quick", dataclasses.replace(nerd.NERD_PRESETS["quick"], steps=200)
+    )
+    monkeypatch.setitem(
+        lower_bound.LOWER_BOUND_PRESETS,
+        "quick",
+        dataclasses.replace(lower_bound.LOWER_BOUND_PRESETS["quick"], steps=100),
+    )
     out = tmp_path / "demo"
-    code, _, _ = run(capsys, "demo", "--out", str(out), "--grid-points", "200")
+    code, stdout, _ = run(capsys, "demo", "--out", str(out), "--grid-points", "200")
     assert code == 0
     assert (out / "demo.png").exists() and (out / "results.json").exists()
     res = json.loads((out / "results.json").read_text())
@@ -176,9 +189,17 @@ def test_demo_runs_and_refuses_to_clobber(capsys, tmp_path):
     assert abs(n["excess_rate_bits"]) < 0.1 + 4 * n["rate_stderr_bits"]
     # the learned codec point: entropy <= bound, the file pays for its header, MSE below the
     # MSE of the mean image of the digits test split (0.072)
+    # ... and the sample lower bound stays under it
+    assert n["rd_lower_bits"] <= n["closed_form_rate_bits"] + 2 * n["rd_lower_stderr_bits"]
     lc = res["learned_codec"]
     assert lc["rate_entropy_bits"] <= lc["rate_bound_bits"] < lc["rate_bits"]
     assert 0 < lc["distortion"] < 0.05
+    # R(D) of the digits bracketed at the codec's distortion (squared error per 8x8 image)
+    br = lc["bracket"]
+    assert br["distortion"] == pytest.approx(64 * lc["distortion"])
+    assert 0 <= br["rd_lower_bits"] <= br["rd_upper_bits"] < lc["rate_payload_bits"]
+    assert br["excess_rate_bits"] == pytest.approx(lc["rate_bits"] - br["rd_upper_bits"])
+    assert "R(D) [bits]" in stdout and "digits" in stdout
     assert (out / "learned" / "samples.png").exists()
     code, _, err = run(capsys, "demo", "--out", str(out))
     assert code == 2 and "--overwrite" in err

@@ -77,12 +77,32 @@ def test_finite_data_are_split_and_bad_input_is_refused():
     assert lb.n_eval == 4 * 256 and np.isfinite(lb.intercept_bits)
     with pytest.raises(ValueError, match="slope must be < 0"):
         rd_lower_bound(DataSource.from_array(x), slope=0.5, seed=0, config=cfg)
+    # a small set gets smaller batches; too small a set is refused
+    small = rd_lower_bound(DataSource.from_array(x[:300]), slope=-2.0, seed=0, config=cfg)
+    assert small.batch_size == 37 and small.n_eval == 4 * 37  # 150 held out, 4 batches
     with pytest.raises(ValueError, match="held-out samples"):
-        rd_lower_bound(DataSource.from_array(x[:300]), slope=-2.0, seed=0, config=cfg)
+        rd_lower_bound(DataSource.from_array(x[:40]), slope=-2.0, seed=0, config=cfg)
     with pytest.raises(ValueError, match="batch_size"):
         LowerBoundConfig(batch_size=1)
     d = lb.to_dict()
     assert d["intercept_bits"] == lb.intercept_bits and "slope" in d
+
+
+def test_the_best_line_is_chosen_on_training_batches():
+    from rdlab.estimators.lower_bound import best_lower_bound
+
+    src = GaussianSource([1.0, 0.5])
+    cfg = LowerBoundConfig(steps=150, batch_size=128, n_eval_batches=4, eval_batch_size=256)
+    wf = reverse_water_filling_at_rate(src.eigenvalues, 2.0)
+    slopes = [wf.slope, wf.slope / 2, wf.slope * 4]
+    best = best_lower_bound(src, wf.distortion, slopes=slopes, seed=0, config=cfg)
+    assert best.slope in slopes
+    lines = [rd_lower_bound(src, slope=s, seed=0, config=cfg) for s in slopes]
+    promised = [lb.train_intercept_bits + lb.slope * wf.distortion for lb in lines]
+    assert best.slope == slopes[int(np.argmax(promised))]
+    assert best.rate_lower_bits(wf.distortion) <= 2.0 + 2 * best.intercept_stderr_bits
+    with pytest.raises(ValueError, match="at least one slope"):
+        best_lower_bound(src, 1.0, slopes=[], seed=0, config=cfg)
 
 
 def test_cli_prints_the_line(capsys):

@@ -941,10 +941,18 @@ GLOSSARY: dict[str, Term] = {
         BITS_PER_SAMPLE,
         "intercept of a lower-bound line R(D) >= intercept_bits + slope x D (sample lower bound)",
     ),
+    "train_intercept_bits": _t(
+        BITS_PER_SAMPLE,
+        "the sample lower bound's plug-in intercept on its last training batches (selects a "
+        "slope; the held-out intercept_bits is what is reported)",
+    ),
     "alpha": _t(
         "", "the alpha of the sample lower bound's linearisation log z <= z/alpha + log alpha - 1"
     ),
     "restarts": _t("", "restarts of the inner supremum over y per batch (sample lower bound)"),
+    "bracket": _t(
+        "", "R(D) bracketed at a codec's point: an audit point (rdlab audit; the demo's digits)"
+    ),
     # -- the main job (rdlab demo) ------------------------------------------------------------
     "job": _t("", "the job (demo)"),
     "grid_points": _t("", "grid points of the discretised scalar Gaussian"),

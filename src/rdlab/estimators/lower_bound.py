@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -60,6 +61,13 @@ LN2 = math.log(2.0)
 
 FULL_QUADRATIC_MAX_DIM = 256
 """Up to this dimension the quadratic term of log u is a full matrix, above it diagonal."""
+
+SMALL_SET_BATCHES = 4
+"""A set too small for the configured held-out batches is cut into at most this many: fewer,
+larger batches (a larger k lowers the supremum's bias more than more batches help)."""
+
+MIN_BATCH = 16
+"""The smallest batch a finite data set may force (it bounds the certifiable rate by log2 k)."""
 
 CONFIDENCE_Z = 2.0
 """The lower confidence limit is the estimate minus this many standard errors."""
@@ -150,6 +158,9 @@ class LowerBound:
     intercept_bits, intercept_stderr_bits : float
         The estimated intercept (an unbiased estimate of a valid lower bound's intercept) and
         its standard error over the held-out batches.
+    train_intercept_bits : float
+        The plug-in intercept on the last tenth of the training batches: what
+        :func:`best_lower_bound` chooses a slope by, so the held-out estimate is not selected on.
     alpha : float
         The :math:`\\alpha` of the linearisation, fitted on training samples.
     n_eval, batch_size, restarts : int
@@ -161,6 +172,7 @@ class LowerBound:
     slope: float
     intercept_bits: float
     intercept_stderr_bits: float
+    train_intercept_bits: float
     alpha: float
     n_eval: int
     batch_size: int
@@ -275,8 +287,9 @@ def rd_lower_bound(
     source : Source
         Where the samples come from: a distribution (sampled with independent seeds for
         training and held-out batches) or a finite data set (split with
-        :func:`rdlab.sources.user_data.split_indices`, ``n_eval_batches * batch_size`` rows held
-        out, at most half the set).
+        :func:`rdlab.sources.user_data.split_indices`, ``n_eval_batches * eval_batch_size`` rows
+        held out, at most half the set; a small set gets smaller batches, reported in the
+        result's ``batch_size``).
     slope : float
         dR/dD of the line in bits per unit of distortion, < 0: choose the slope of R(D) at
         the distortion of interest (e.g. NERD's ``slope`` there).
@@ -317,10 +330,14 @@ def rd_lower_bound(
     x_tr, x_ev = samples if samples is not None else _draw(source, cfg, n_eval, seed)
     x_tr = torch.as_tensor(np.asarray(x_tr, dtype=np.float64).reshape(len(x_tr), -1))
     x_ev = torch.as_tensor(np.asarray(x_ev, dtype=np.float64).reshape(len(x_ev), -1))
-    if x_ev.shape[0] < 2 * k_eval or x_tr.shape[0] < k:
+    if samples is None and getattr(source, "data", None) is not None:
+        # a small finite data set: batches as large as its split allows (recorded below)
+        k = min(k, int(x_tr.shape[0]))
+        k_eval = min(k_eval, int(x_ev.shape[0]) // min(cfg.n_eval_batches, SMALL_SET_BATCHES))
+    if k_eval < MIN_BATCH or x_ev.shape[0] < 2 * k_eval or x_tr.shape[0] < max(k, MIN_BATCH):
         raise ValueError(
             f"need at least {k} training and {2 * k_eval} held-out samples (batch sizes {k} "
-            f"and {k_eval}), got {x_tr.shape[0]} and {x_ev.shape[0]}"
+            f"and {k_eval}, at least {MIN_BATCH}), got {x_tr.shape[0]} and {x_ev.shape[0]}"
         )
     dim = int(x_tr.shape[1])
     with torch.random.fork_rng(devices=[]):
@@ -334,6 +351,7 @@ def rd_lower_bound(
     rng = np.random.default_rng([seed, 37])
     log_alpha = None
     restarts = 0
+    tail: list[float] = []
     t0 = time.perf_counter()
     for step in tqdm(range(cfg.steps), disable=not progress, desc="lower bound", leave=False):
         for group in opt.param_groups:
@@ -347,6 +365,8 @@ def rd_lower_bound(
         d = ((xb - y_star) ** 2).sum(1)
         log_c = torch.logsumexp(-f - lam * d, 0) - math.log(k)
         value = float(log_c.detach())
+        if step >= cfg.steps - max(1, cfg.steps // 10):
+            tail.append(float(-f.detach().mean()) - value)
         log_alpha = (
             value
             if log_alpha is None
@@ -376,6 +396,7 @@ def rd_lower_bound(
         slope=s,
         intercept_bits=float(xi_arr.mean() / LN2),
         intercept_stderr_bits=float(xi_arr.std(ddof=1) / math.sqrt(xi_arr.size) / LN2),
+        train_intercept_bits=float(np.mean(tail) / LN2),
         alpha=math.exp(log_alpha),
         n_eval=int(xi_arr.size * k_eval),
         batch_size=k_eval,
@@ -384,6 +405,43 @@ def rd_lower_bound(
         train_seconds=train_s,
         eval_seconds=eval_s,
     )
+
+
+def best_lower_bound(
+    source: Any,
+    distortion: float,
+    *,
+    slopes: Sequence[float],
+    seed: int,
+    config: LowerBoundConfig | None = None,
+    device: str = "cpu",
+    progress: bool = False,
+) -> LowerBound:
+    """The line, among those fitted at ``slopes``, that promises the most at ``distortion``.
+
+    Every line is a valid lower bound at every distortion, so any of them may be reported; the
+    choice uses each line's training-side intercept (``train_intercept_bits``) only, never the
+    held-out estimates, so the reported estimate is not the largest of several noisy ones. A
+    sample bound's intercept cannot pass about log2 k (module docstring), so at a high rate a
+    line shallower than R(D)'s own slope there often gives more.
+
+    Parameters
+    ----------
+    source, seed, config, device, progress
+        As in :func:`rd_lower_bound` (every line uses the same split and seed).
+    distortion : float
+        Where the bound is wanted (squared error per sample).
+    slopes : sequence of float
+        Candidate slopes, each < 0 (bits per unit distortion).
+    """
+    d = float(distortion)
+    if not slopes:
+        raise ValueError("slopes must hold at least one slope")
+    fitted = [
+        rd_lower_bound(source, slope=s, seed=seed, config=config, device=device, progress=progress)
+        for s in slopes
+    ]
+    return max(fitted, key=lambda lb: lb.train_intercept_bits + lb.slope * d)
 
 
 def _draw(source: Any, cfg: LowerBoundConfig, n_eval: int, seed: int):
@@ -407,6 +465,7 @@ __all__ = [
     "LOWER_BOUND_PRESETS",
     "LowerBound",
     "LowerBoundConfig",
+    "best_lower_bound",
     "log_sup_mixture",
     "rd_lower_bound",
 ]

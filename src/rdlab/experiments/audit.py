@@ -7,9 +7,10 @@ codec's excess rate in bits:
 
 - a **Gaussian** source: R(D) in closed form (reverse water-filling); the bracket is exact;
 - any other source: an **upper** estimate by NERD at D (constrained mode, held-out estimate
-  with its standard error; Lei et al., Algorithm 1) and a **lower** bound from samples at
-  NERD's slope there (:mod:`rdlab.estimators.lower_bound`, Csiszár's dual with a learned
-  :math:`\log u`), with its standard error.
+  with its standard error; Lei et al., Algorithm 1) and a **lower** bound from samples
+  (:mod:`rdlab.estimators.lower_bound`, Csiszár's dual with a learned :math:`\log u`), the best
+  at D of the lines fitted at NERD's slope there and at a half and a quarter of it, with its
+  standard error.
 
 The codec's excess over R(D) then lies between ``excess_rate_bits`` (its rate minus the upper
 estimate: the least excess) and ``excess_rate_max_bits`` (its rate minus the lower bound: the
@@ -43,6 +44,11 @@ from rdlab.core.validation import check_int
 
 MEASURE = "squared_error"
 """The distortion measure of every audit."""
+
+LOWER_BOUND_SLOPE_FACTORS = (1.0, 0.5, 0.25)
+"""The sample lower bound is fitted at NERD's slope at D and at these fractions of it, and the
+line that promises most at D on its training batches is reported
+(:func:`rdlab.estimators.lower_bound.best_lower_bound`)."""
 
 
 @dataclass(frozen=True)
@@ -314,7 +320,7 @@ def _closed_form_row(source: Any, d: float) -> dict[str, Any]:
 def _estimated_row(
     source: Any, d: float, d_max: float, preset: str, seed: int, progress: bool
 ) -> dict[str, Any]:
-    from rdlab.estimators.lower_bound import LOWER_BOUND_PRESETS, rd_lower_bound
+    from rdlab.estimators.lower_bound import LOWER_BOUND_PRESETS, best_lower_bound
     from rdlab.estimators.nerd import nerd_point
 
     reference = "NERD estimate (above) and the sample lower bound (below)"
@@ -330,8 +336,13 @@ def _estimated_row(
     res = nerd_point(source, seed=seed, target_distortion=d, config=preset, progress=progress)
     slope = float(res.estimate.slope)
     if math.isfinite(slope) and slope < 0:
-        lb = rd_lower_bound(
-            source, slope=slope, seed=seed, config=LOWER_BOUND_PRESETS[preset], progress=progress
+        lb = best_lower_bound(
+            source,
+            d,
+            slopes=[slope * f for f in LOWER_BOUND_SLOPE_FACTORS],
+            seed=seed,
+            config=LOWER_BOUND_PRESETS[preset],
+            progress=progress,
         )
         lower, lower_se = lb.rate_lower_bits(d), lb.intercept_stderr_bits
     else:

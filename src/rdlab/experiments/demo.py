@@ -72,19 +72,35 @@ def _blahut_arimoto_stage(grid_points: int, curve_points: int, progress: bool) -
 
 
 def _nerd_stage(seed: int, progress: bool) -> dict[str, Any]:
+    """NERD's quick estimate on gaussian20 and the sample lower bound at its slope, beside the
+    closed form: the two estimators that bracket R(D) when no closed form exists."""
+    from rdlab.estimators.lower_bound import LOWER_BOUND_PRESETS, best_lower_bound
     from rdlab.estimators.nerd import nerd_quick_point
+    from rdlab.experiments.audit import LOWER_BOUND_SLOPE_FACTORS
 
     start = time.perf_counter()
     res = nerd_quick_point(DEFAULT_SOURCE, seed=seed, progress=progress)
+    lb = best_lower_bound(
+        make_source(DEFAULT_SOURCE),
+        res.distortion,
+        slopes=[res.estimate.slope * f for f in LOWER_BOUND_SLOPE_FACTORS],
+        seed=seed,
+        config=LOWER_BOUND_PRESETS["quick"],
+        progress=progress,
+    )
     return {
         "method": "nerd",
         "rate_bits": res.rate_bits,
         "rate_stderr_bits": res.rate_stderr_bits,
         "distortion": res.distortion,
         "distortion_measure": res.distortion_measure,
+        "slope": res.estimate.slope,
         "closed_form_rate_bits": res.closed_form_rate_bits,
         "excess_rate_bits": res.excess_rate_bits,
         "reference": "closed-form R(D)",
+        "rd_lower_bits": lb.rate_lower_bits(res.distortion),
+        "rd_lower_stderr_bits": lb.intercept_stderr_bits,
+        "intercept_bits": lb.intercept_bits,
         "seconds": round(time.perf_counter() - start, 3),
     }
 
@@ -112,18 +128,31 @@ def _rcc_stage(source, n_samples: int, seed: int, progress: bool) -> list[dict[s
     return points
 
 
-def _learned_stage(out: Path, seed: int, progress: bool) -> dict[str, Any]:
+def _learned_stage(out: Path, seed: int, progress: bool, bracket: bool) -> dict[str, Any]:
+    """A learned codec on the embedded digits, its test split as a real bitstream, and (with
+    ``bracket``) R(D) of the digits bracketed at its distortion (:func:`rdlab.experiments.audit
+    .audit`: NERD above, the sample lower bound below)."""
     from rdlab.models.learned import learned_run, preset_config
 
     cfg = preset_config("quick", "digits", fresh_critic_steps=200, **LEARNED_POINT)
     run = learned_run(cfg, out / "learned", seed=seed, overwrite=True, progress=progress)
-    return {
+    ev = run.evaluation
+    stage = {
         "method": "learned-uq",
         "data": "digits",
         **LEARNED_POINT,
-        **run.evaluation.to_dict(),
+        **ev.to_dict(),
         "train_seconds": round(run.train_seconds, 2),
+        "bracket": None,
     }
+    if bracket:
+        import rdlab.sources.nerd_sources  # noqa: F401 - registers digits
+        from rdlab.experiments.audit import CodecPoint, audit
+
+        point = CodecPoint("learned-uq", ev.rate_bits, ev.distortion, ev.distortion_measure)
+        res = audit(make_source("digits"), [point], seed=seed, progress=progress)
+        stage["bracket"] = res.to_dict()["points"][0]
+    return stage
 
 
 def run_demo(
@@ -135,6 +164,7 @@ def run_demo(
     codec_samples: int = 500,
     nerd: bool = True,
     learned: bool = True,
+    bracket: bool = True,
     seed: int = 0,
     progress: bool = True,
 ) -> ExperimentResult:
@@ -166,7 +196,9 @@ def run_demo(
         "nerd": _nerd_stage(seed, progress) if nerd else None,
         "rcc_points": _rcc_stage(source, codec_samples, seed, progress),
         "scalar_gaussian": _blahut_arimoto_stage(grid_points, curve_points, progress),
-        "learned_codec": _learned_stage(out, seed, progress) if learned else None,
+        "learned_codec": (
+            _learned_stage(out, seed, progress, bracket=bracket and nerd) if learned else None
+        ),
     }
     result = ExperimentResult(
         experiment="demo",
@@ -185,31 +217,20 @@ def run_demo(
 
 
 def _plot(path: Path, results: Mapping[str, Any]) -> None:
+    """One figure, one story per data set: R(D) (or its bracket) and rdlab's codecs."""
     from rdlab.core.io import headless_pyplot
 
     plt = headless_pyplot()
-
     lc = results.get("learned_codec")
-    fig, axes = plt.subplots(1, 3 if lc else 2, figsize=(16 if lc else 11, 4.2))
-    a1, a2 = axes[0], axes[1]
+    fig, axes = plt.subplots(1, 2 if lc else 1, figsize=(12 if lc else 6.4, 4.4), squeeze=False)
+    a1 = axes[0, 0]
     closed = results["gaussian20"]["closed_form_curve"]
     a1.plot(
         [p["distortion"] for p in closed],
         [p["rate_bits"] for p in closed],
         "-",
-        label="R(D), reverse water-filling",
-    )
-    codec = results["rcc_points"]
-    d = [p["distortion"] for p in codec]
-    a1.plot(d, [p["rate_bits"] for p in codec], "s", label="reverse channel codec (file bytes)")
-    a1.plot(
-        d, [p["rate_payload_bits"] for p in codec], "^", label="reverse channel codec (payload)"
-    )
-    a1.plot(
-        [p["target_distortion"] for p in codec],
-        [p["rate_bound_bits"] for p in codec],
-        "x",
-        label="guarantee R + log2(R+1) + 5",
+        color="k",
+        label="R(D), closed form",
     )
     nerd = results["nerd"]
     if nerd is not None:
@@ -217,125 +238,146 @@ def _plot(path: Path, results: Mapping[str, Any]) -> None:
             [nerd["distortion"]],
             [nerd["rate_bits"]],
             yerr=[2 * nerd["rate_stderr_bits"]],
-            fmt="o",
-            color="k",
-            label="NERD estimate from samples (± 2 s.e.)",
+            fmt="v",
+            color="C1",
+            label="NERD estimate (above, ± 2 s.e.)",
         )
-    a1.set_xlabel("distortion (squared error, total over 20 dims)")
+        a1.errorbar(
+            [nerd["distortion"]],
+            [nerd["rd_lower_bits"]],
+            yerr=[2 * nerd["rd_lower_stderr_bits"]],
+            fmt="^",
+            color="C2",
+            label="sample lower bound (below, ± 2 s.e.)",
+        )
+    codec = results["rcc_points"]
+    d = [p["distortion"] for p in codec]
+    a1.plot(d, [p["rate_bits"] for p in codec], "s", color="C3", label="RCC: rate_bits (file)")
+    a1.plot(
+        d, [p["rate_payload_bits"] for p in codec], "s", mfc="none", color="C3",
+        label="RCC: rate_payload_bits",
+    )  # fmt: skip
+    a1.plot(
+        [p["target_distortion"] for p in codec],
+        [p["rate_bound_bits"] for p in codec],
+        "x",
+        color="C0",
+        label="R + log2(R+1) + 5",
+    )
+    a1.set_xlabel("distortion (squared error per sample, 20 dims)")
     a1.set_ylabel("rate [bits per sample]")
-    a1.set_title("gaussian20: limit and codec")
+    a1.set_title("gaussian20: R(D) and reverse channel coding")
     a1.grid(alpha=0.3)
-    a1.legend(fontsize=8)
-    s = results["scalar_gaussian"]
-    ba_d = np.array([p["distortion"] for p in s["blahut_arimoto"]])
-    ba_r = np.array([p["rate_bits"] for p in s["blahut_arimoto"]])
-    dd = np.linspace(ba_d.min() * 0.9, 1.0, 200)
-    a2.plot(dd, gaussian_rate_distortion(dd, 1.0), "-", label="0.5 log2(1/D) (closed form)")
-    a2.plot(ba_d, ba_r, "o", ms=4, label=f"Blahut-Arimoto, {results['grid_points']}-point grid")
-    a2.set_xlabel("distortion (squared error)")
-    a2.set_ylabel("rate [bits]")
-    a2.set_title("N(0,1): closed form vs Blahut-Arimoto")
-    a2.grid(alpha=0.3)
-    a2.legend(fontsize=8)
+    a1.legend(fontsize=7)
     if lc:
-        a3 = axes[2]
-        for key, label, mark in (
-            ("rate_bound_bits", "bound d log2 L", "x"),
-            ("rate_entropy_bits", "symbol entropy", "^"),
-            ("rate_bits", "file bytes", "s"),
-        ):
-            a3.plot([lc["distortion"]], [lc[key]], mark, label=label)
-        a3.set_xlabel("test MSE per pixel (pixels in [0, 1])")
-        a3.set_ylabel("rate [bits per image]")
-        a3.set_title("digits: learned codec (UQ, d=6, L=4)")
-        a3.grid(alpha=0.3)
-        a3.legend(fontsize=8)
+        a2 = axes[0, 1]
+        br = lc.get("bracket")
+        dist = br["distortion"] if br else lc["distortion"] * 64
+        if br:
+            a2.vlines([dist], br["rd_lower_bits"], br["rd_upper_bits"], colors="k", lw=4,
+                      alpha=0.3, label="R(D) lies in this bracket")  # fmt: skip
+            a2.plot([dist], [br["rd_upper_bits"]], "v", color="C1", label="NERD estimate (above)")
+            a2.plot([dist], [br["rd_lower_bits"]], "^", color="C2", label="sample lower bound")
+            a2.plot([dist], [br["rcc_rate_bound_bits"]], "x", color="C0",
+                    label="R + log2(R+1) + 5 at NERD's R")  # fmt: skip
+        a2.plot([dist], [lc["rate_bits"]], "s", color="C3", label="learned codec: rate_bits")
+        a2.plot([dist], [lc["rate_payload_bits"]], "s", mfc="none", color="C3",
+                label="learned codec: rate_payload_bits")  # fmt: skip
+        a2.plot([dist], [lc["rate_bound_bits"]], "+", color="C4", label="d log2 L")
+        a2.set_xlim(0.0, 2.0 * dist)
+        a2.set_ylim(bottom=0.0)
+        a2.set_xlabel("distortion (squared error per 8x8 image, pixels in [0, 1])")
+        a2.set_ylabel("rate [bits per image]")
+        a2.set_title("digits: R(D) bracket and a learned codec (UQ, d=6, L=4)")
+        a2.grid(alpha=0.3)
+        a2.legend(fontsize=7, loc="lower left")
     write_figure(fig, path, dpi=110)
 
 
 def format_demo(results: Mapping[str, Any]) -> str:
-    """A human-readable summary of :func:`run_demo`'s results."""
+    """A human-readable summary of :func:`run_demo`'s results: one table of rdlab's codecs
+    against R(D) of their data, and the checks behind the brackets."""
     from rdlab.core.table import format_table
 
     g = results["gaussian20"]
     s = results["scalar_gaussian"]
-    lines = [
-        f"source {results['source']}: 20-dim Gaussian, D_max = E||X - mu||^2 = {g['d_max']:.4f}",
-        "",
-        "rate-distortion function R(D) (closed form, reverse water-filling) and the reverse",
-        "channel codec (PFR, exact Q_Y*), rate from the real bytes of the bitstream:",
-    ]
-    n = results["nerd"]
-    if n is not None:
-        lines.insert(
-            1,
-            f"NERD estimate from samples: R = {n['rate_bits']:.3f} ± {n['rate_stderr_bits']:.3f} bits "
-            f"at D = {n['distortion']:.3f}; closed form R(D) = {n['closed_form_rate_bits']:.3f} bits "
-            f"(R - R(D) = {n['excess_rate_bits']:+.3f} bit, {n['seconds']} s)",
+    rows = []
+    for p in results["rcc_points"]:
+        r = p["closed_form_rate_bits"]
+        rows.append(
+            {
+                "data": "gaussian20",
+                "codec": f"RCC PFR N=2^{int(np.log2(p['n_candidates']))}",
+                "distortion": p["distortion"],
+                "rate_bits": p["rate_bits"],
+                "rate_payload_bits": p["rate_payload_bits"],
+                "rd": f"{r:.3f} (closed form)",
+                "excess": f"{p['rate_payload_bits'] - r:.2f}",
+            }
         )
-    rows = [
-        {
-            **p,
-            "point": f"codec N=2^{int(np.log2(p['n_candidates']))}",
-            "excess": p["rate_payload_bits"] - p["closed_form_rate_bits"],
-        }
-        for p in results["rcc_points"]
-    ]
-    lines.append(
+    lc = results.get("learned_codec")
+    if lc:
+        br = lc.get("bracket")
+        rows.append(
+            {
+                "data": "digits",
+                "codec": "learned UQ d=6 L=4",
+                "distortion": br["distortion"] if br else lc["distortion"] * 64,
+                "rate_bits": lc["rate_bits"],
+                "rate_payload_bits": lc["rate_payload_bits"],
+                "rd": (f"{br['rd_lower_bits']:.2f} .. {br['rd_upper_bits']:.2f}" if br else "-"),
+                "excess": (
+                    f"{lc['rate_payload_bits'] - br['rd_upper_bits']:.2f} .. "
+                    f"{lc['rate_payload_bits'] - br['rd_lower_bits']:.2f}"
+                    if br
+                    else "-"
+                ),
+            }
+        )
+    lines = [
+        "rdlab's codecs against R(D) of their data (rates in bits per sample; distortion: "
+        "squared error per sample; excess: rate_payload_bits - R(D))",
         format_table(
             rows,
             [
-                ("point", "point"),
+                ("data", "data"),
+                ("codec", "codec"),
                 ("distortion", "distortion"),
-                ("closed_form_rate_bits", "R(D)"),
                 ("rate_bits", "rate_bits"),
                 ("rate_payload_bits", "rate_payload_bits"),
-                ("excess", "payload - R(D)"),
-                ("rate_bound_bits", "rate_bound_bits"),
+                ("rd", "R(D) [bits]"),
+                ("excess", "excess [bits]"),
             ],
-        )
-    )
-    lines.append(
-        "rates in bits per sample: rate_bits = 8 x file bytes / samples; rate_payload_bits "
-        "without container and header; rate_bound_bits = R + log2(R+1) + 5"
-    )
-    lines += [
+        ),
+        "rate_bits is the whole file (container and header included), rate_payload_bits the "
+        "coded symbols alone",
         "",
-        f"N(0,1) on a {results['grid_points']}-point grid of [-6, 6]: Blahut-Arimoto vs 0.5 log2(1/D)",
+        f"gaussian20 (20-dim Gaussian, D_max = {g['d_max']:.4f}): R(D) in closed form.",
     ]
-    rows = [
-        {**p, "closed_form": c, "error": p["rate_bits"] - c}
-        for p, c in zip(s["blahut_arimoto"], s["closed_form_rate_bits"], strict=True)
-    ]
-    lines.append(
-        format_table(
-            rows[::2],
-            [
-                ("distortion", "distortion"),
-                ("rate_bits", "BA rate [bits]"),
-                ("closed_form", "closed form [bits]"),
-                ("error", "BA - closed"),
-                ("gap_bits", "certified gap [bits]"),
-            ],
+    n = results["nerd"]
+    if n is not None:
+        lines.append(
+            f"  check of the estimators that bracket R(D) without a closed form, at D = "
+            f"{n['distortion']:.3f}: NERD {n['rate_bits']:.3f} ± {n['rate_stderr_bits']:.3f} "
+            f"above, the sample lower bound {n['rd_lower_bits']:.3f} ± "
+            f"{n['rd_lower_stderr_bits']:.3f} below, closed form {n['closed_form_rate_bits']:.3f} "
+            f"bits ({n['seconds']} s)"
         )
-    )
-    lines.append(
-        f"max |BA - closed form| = {s['max_abs_error_bits']:.2e} bit (discretisation), "
-        f"max certified gap = {s['max_gap_bits']:.1e} bit, "
-        f"BA curve took {s['blahut_arimoto_seconds']} s"
-    )
-    lc = results.get("learned_codec")
     if lc:
-        lines += [
-            "",
-            f"learned codec on digits ({lc['quantizer'].upper()}, d = {lc['latent_dim']}, "
-            f"L = {lc['levels']}, trained in {lc['train_seconds']:.1f} s), test set of "
-            f"{lc['n_test']} images:",
-            f"  distortion {lc['distortion']:.4f} ± {lc['distortion_stderr']:.4f} "
-            f"({lc['distortion_measure']}: MSE per pixel); rates in bits per image: "
-            f"rate_bits {lc['rate_bits']:.2f} (the file), rate_payload_bits "
-            f"{lc['rate_payload_bits']:.2f}, rate_information_bits "
-            f"{lc['rate_information_bits']:.2f}, rate_entropy_bits "
-            f"{lc['rate_entropy_bits']:.2f}, rate_bound_bits {lc['rate_bound_bits']:.2f}",
-        ]
+        br = lc.get("bracket")
+        lines.append(
+            f"digits (scikit-learn 8x8): the learned codec trained in {lc['train_seconds']:.1f} "
+            f"s, test MSE {lc['distortion']:.4f} ± {lc['distortion_stderr']:.4f} per pixel"
+            + (
+                f"; R(D) there: NERD {br['rd_upper_bits']:.2f} ± {br['rd_upper_stderr_bits']:.2f} "
+                f"above, sample lower bound {br['rd_lower_bits']:.2f} below"
+                if br
+                else ""
+            )
+        )
+    lines.append(
+        f"Blahut-Arimoto on N(0,1) on a {results['grid_points']}-point grid: max |BA - closed "
+        f"form| = {s['max_abs_error_bits']:.2e} bit, max certified gap {s['max_gap_bits']:.1e} "
+        f"bit, {s['blahut_arimoto_seconds']} s"
+    )
     return "\n".join(lines)
