@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from rdlab.cli.main import main
-from rdlab.coding.categorical import CategoricalModel
 from rdlab.coding.codec import (
     Codec,
     CodecReport,
@@ -23,71 +22,26 @@ from rdlab.coding.codec import (
     registered_codecs,
 )
 from rdlab.coding.container import CODEC_IDS, OVERHEAD_BYTES, BitstreamError
-from rdlab.coding.learned import QuantizedLatentCodec
 from rdlab.coding.pq import PQCodec, ProductQuantizer
 from rdlab.coding.rcc import RCCCodec
 from rdlab.core.distortion import convert_distortion, per_sample_distortion
+from toy_codecs import (
+    DATA,
+    make_pq_file,
+    pq_queries,
+    toy_codecs,
+    toy_inputs,
+    toy_learned,
+    toy_pq,
+)
 
-DATA = Path(__file__).parent / "data"
 REGENERATE = os.environ.get("RDLAB_REGENERATE_GOLDEN") == "1"
-
-
-# -- small codecs of each kind (no training) ----------------------------------------------------
-def _toy_learned() -> QuantizedLatentCodec:
-    """The learned codec of docs/bitstream.md: inputs (1, 28, 28) whose first three pixels
-    of row 0 are the symbols; levels (3, 3, 8); identity that of the coding model."""
-    quarter = np.array([0.5, 0.25, 0.25])
-    model = CategoricalModel((quarter, quarter, np.full(8, 0.125)))
-
-    def analysis(x, u):
-        return np.rint(x[:, 0, 0, :3]).astype(np.int64)
-
-    def synthesis(s, u):
-        out = np.zeros((s.shape[0], 1, 28, 28), dtype=np.float32)
-        out[:, 0, 0, :3] = s
-        return out
-
-    return QuantizedLatentCodec(analysis, synthesis, model, "uq", (1, 28, 28), model.identity())
-
-
-def _learned_input() -> np.ndarray:
-    x = np.zeros((2, 1, 28, 28), dtype=np.float32)
-    x[:, 0, 0, :3] = [[0, 1, 5], [2, 0, 7]]
-    return x
-
-
-def _pq() -> ProductQuantizer:
-    """The shipped quantiser of the golden stream (fitted once, see _make_pq_file)."""
-    return ProductQuantizer.load(DATA / "pq_golden.safetensors")
-
-
-def _pq_queries() -> np.ndarray:
-    return np.round(np.cos(np.arange(40.0)).reshape(5, 8) * 3, 2)
-
-
-def _make_pq_file(path: Path) -> None:
-    rng = np.random.default_rng(7)
-    centres = rng.normal(scale=4.0, size=(16, 8))
-    x = centres[rng.integers(0, 16, 2000)] + 0.3 * rng.normal(size=(2000, 8))
-    ProductQuantizer.fit(x, (4, 4), 8, seed=3).save(path, overwrite=True)
-
-
-def _codecs() -> dict[str, Codec]:
-    return {
-        "rcc": RCCCodec.gaussian("gaussian:1", distortion=0.25, n_candidates=64),
-        "learned": _toy_learned(),
-        "pq": PQCodec(_pq()),
-    }
-
-
-def _inputs() -> dict[str, np.ndarray]:
-    return {"rcc": np.linspace(-1.5, 1.5, 12), "learned": _learned_input(), "pq": _pq_queries()}
 
 
 # -- the protocol and the registry -------------------------------------------------------------
 def test_every_codec_follows_the_protocol_and_is_registered():
     assert [(e.codec_id, e.name) for e in registered_codecs()] == sorted(CODEC_IDS.items())
-    for name, codec in _codecs().items():
+    for name, codec in toy_codecs().items():
         assert isinstance(codec, Codec), name
         assert codec.name == name and codec_entry(name) is codec_entry(codec.codec_id)
         assert CODEC_IDS[codec.codec_id] == name
@@ -105,7 +59,7 @@ def test_codec_ids_are_fixed_forever():
 
 @pytest.mark.parametrize("name", ["rcc", "learned", "pq"])
 def test_measure_codec_relates_the_rates(name):
-    codec, x = _codecs()[name], _inputs()[name]
+    codec, x = toy_codecs()[name], toy_inputs()[name]
     r = measure_codec(codec, x, seed=11, keep_bitstream=True)
     assert isinstance(r, CodecReport) and r.codec == name
     n = x.shape[0]
@@ -132,16 +86,16 @@ def test_measure_codec_relates_the_rates(name):
 
 
 def test_rcc_report_checks_the_round_trip_and_has_the_one_shot_rate():
-    r = measure_codec(_codecs()["rcc"], _inputs()["rcc"], seed=2)
+    r = measure_codec(toy_codecs()["rcc"], toy_inputs()["rcc"], seed=2)
     assert r.round_trip_identical is True
     assert r.extra_rates["rate_one_shot_bits"] >= r.rate_information_bits
     assert r.rate_bound_bits == pytest.approx(7.0)  # R(D) = 1 bit: 1 + log2(2) + 5
-    assert measure_codec(_codecs()["pq"], _pq_queries()).round_trip_identical is None
+    assert measure_codec(toy_codecs()["pq"], pq_queries()).round_trip_identical is None
 
 
 @pytest.mark.parametrize("name", ["rcc", "learned", "pq"])
 def test_decoder_for_checks_the_model(name):
-    codec, x = _codecs()[name], _inputs()[name]
+    codec, x = toy_codecs()[name], toy_inputs()[name]
     data = codec.encode(x, seed=4)
     assert np.array_equal(decoder_for(data, codec).decode(data), codec.decode(data))
     if name == "rcc":  # the exact Q_Y is rebuilt from the header
@@ -149,13 +103,17 @@ def test_decoder_for_checks_the_model(name):
     else:
         with pytest.raises(ModelRequiredError, match="--model"):
             decoder_for(data)
-    other = {"rcc": _codecs()["pq"], "learned": _codecs()["rcc"], "pq": _codecs()["learned"]}
+    other = {
+        "rcc": toy_codecs()["pq"],
+        "learned": toy_codecs()["rcc"],
+        "pq": toy_codecs()["learned"],
+    }
     with pytest.raises(BitstreamError, match="written by codec"):
         decoder_for(data, other[name])
 
 
 def test_another_model_of_the_same_codec_is_refused():
-    data = _codecs()["rcc"].encode(_inputs()["rcc"], seed=1)
+    data = toy_codecs()["rcc"].encode(toy_inputs()["rcc"], seed=1)
     wrong = RCCCodec.gaussian("gaussian:2", distortion=0.25, n_candidates=64)
     with pytest.raises(BitstreamError, match="wrong Q_Y"):
         decoder_for(data, wrong)
@@ -175,9 +133,9 @@ GOLDENS = {
 def test_golden_stream_through_the_codec(name):
     kind, seed = GOLDENS[name]
     if REGENERATE and kind == "pq":
-        _make_pq_file(DATA / "pq_golden.safetensors")
-    codec = _codecs()[kind]
-    data = codec.encode(_inputs()[kind], seed=seed)
+        make_pq_file(DATA / "pq_golden.safetensors")
+    codec = toy_codecs()[kind]
+    data = codec.encode(toy_inputs()[kind], seed=seed)
     if REGENERATE and kind != "rcc":  # the RCC golden is owned by tests/test_rcc.py
         (DATA / name).write_bytes(data)
     golden = (DATA / name).read_bytes()
@@ -189,25 +147,25 @@ def test_learned_golden_is_the_documented_example():
     golden = (DATA / "learned_uq_example.rdl").read_bytes()
     doc = (Path(__file__).parents[1] / "docs" / "bitstream.md").read_text()
     assert len(golden) == 116 and "116 bytes" in doc
-    assert np.array_equal(_toy_learned().decode(golden)[:, 0, 0, :3], [[0, 1, 5], [2, 0, 7]])
+    assert np.array_equal(toy_learned().decode(golden)[:, 0, 0, :3], [[0, 1, 5], [2, 0, 7]])
 
 
 def test_pq_golden_quantiser_file_round_trips(tmp_path):
-    pq = _pq()
+    pq = toy_pq()
     assert PQCodec(pq).rate_bound_bits == 8.0 and pq.dim == 8
     pq.save(tmp_path / "again.safetensors")
     again = ProductQuantizer.load(tmp_path / "again.safetensors")
     assert again.identity() == pq.identity()
     with pytest.raises(FileExistsError):
         pq.save(tmp_path / "again.safetensors")
-    data = PQCodec(pq, codeword="sample").encode(_pq_queries(), seed=3)
+    data = PQCodec(pq, codeword="sample").encode(pq_queries(), seed=3)
     assert np.array_equal(PQCodec(again).decode(data), PQCodec(pq).decode(data))
 
 
 def test_pq_sampled_codewords_come_from_the_header_seed():
-    pq = _pq()
+    pq = toy_pq()
     codec = PQCodec(pq, codeword="sample")
-    a, b = codec.encode(_pq_queries(), seed=1), codec.encode(_pq_queries(), seed=2)
+    a, b = codec.encode(pq_queries(), seed=1), codec.encode(pq_queries(), seed=2)
     assert read_stream(a).header.codeword == "sample"
     # a centroid-codeword decoder of the same quantiser follows the header's codeword
     assert np.array_equal(PQCodec(pq).decode(a), codec.decode(a))
@@ -315,13 +273,13 @@ def test_cli_round_trip_rcc(cli, tmp_path):
     assert code == 2 and "wrong Q_Y" in err
 
 
-def test_cli_round_trip_pq(cli, tmp_path):
+def test_cli_round_triptoy_pq(cli, tmp_path):
     enc, y, data = _round_trip(
-        cli, tmp_path, DATA / "pq_golden.safetensors", _pq_queries(),
+        cli, tmp_path, DATA / "pq_golden.safetensors", pq_queries(),
         decode_model=DATA / "pq_golden.safetensors",
     )  # fmt: skip
     assert enc["codec"] == "pq" and enc["rate_bound_bits"] == 8.0
-    assert np.array_equal(y, PQCodec(_pq()).decode(data))
+    assert np.array_equal(y, PQCodec(toy_pq()).decode(data))
     code, _, err = cli("decode", tmp_path / "x.rdl", tmp_path / "z.npy")
     assert code == 2 and "--model" in err and "Traceback" not in err
 

@@ -566,17 +566,18 @@ def test_threads_do_not_change_the_bitstream():
 
 def test_generator_output_plugs_in(tmp_path):
     from rdlab.coding.rcc import GeneratorOutput, checkpoint_identity
+    from rdlab.core.io import write_safetensors
 
     ckpt = tmp_path / "generator.safetensors"
-    ckpt.write_bytes(b"weights of a toy generator")
     a = np.array([[1.0, 0.5, 0.0], [0.0, 1.0, -0.3]])
+    write_safetensors(ckpt, {"a": a}, {"note": "a toy generator"})
     q = GeneratorOutput(lambda z: np.tanh(z @ a), (2,), (3,), checkpoint_identity(ckpt))
     x = np.random.default_rng(1).uniform(-0.8, 0.8, (8, 3))
     enc = rcc_encode(x, q, slope=-5.0, n_candidates=500, seed=3, zipf_rate_bits=3.0)
     assert rcc_decode(enc.bitstream, q).reconstruction.tobytes() == enc.reconstruction.tobytes()
     with pytest.raises(BitstreamError, match="cannot rebuild Q_Y"):
         rcc_decode(enc.bitstream)
-    ckpt.write_bytes(b"weights of another generator")
+    write_safetensors(ckpt, {"a": a}, {"note": "another generator"})
     other = GeneratorOutput(lambda z: np.tanh(z @ a), (2,), (3,), checkpoint_identity(ckpt))
     with pytest.raises(BitstreamError, match="wrong Q_Y"):
         rcc_decode(enc.bitstream, other)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rdlab.cli.common import emit_json
-from rdlab.core.io import atomic_write, check_writable, write_bytes_atomic
+from rdlab.core.io import check_writable, save_npy_atomic, write_bytes_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -76,6 +76,19 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
         help="threads of reverse channel coding (default 1; the output does not depend on it)",
     )
     p.add_argument("--device", default="cpu", help="torch device of learned codecs (default cpu)")
+    p.add_argument(
+        "--max-memory",
+        type=parse_size,
+        metavar="SIZE",
+        help="memory a stream may need to decode, e.g. 4G (default 1G): larger headers are "
+        "refused before anything is allocated",
+    )
+    p.add_argument(
+        "--max-draws",
+        type=int,
+        metavar="N",
+        help="random numbers reverse channel coding may draw to decode (default 2^28)",
+    )
 
 
 def add_encode_options(p: argparse.ArgumentParser) -> None:
@@ -112,6 +125,20 @@ def add_encode_options(p: argparse.ArgumentParser) -> None:
         help="pq: the decoder's codeword of a cell (default centroid)",
     )
     add_common_options(p)
+
+
+def parse_size(text: str) -> int:
+    """``"1073741824"``, ``"512M"``, ``"4G"`` -> bytes (K, M, G, T are powers of 1024)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    t = text.strip().upper().removesuffix("B")
+    scale = units.get(t[-1:], 1)
+    try:
+        value = float(t[:-1] if t[-1:] in units else t) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a size like 512M or 4G, got {text!r}") from None
+    if not 0 < value <= 1 << 50:
+        raise argparse.ArgumentTypeError(f"a size in (0, 1P], got {text!r}")
+    return int(value)
 
 
 def parse_n_candidates(text: str) -> int | None:
@@ -213,6 +240,8 @@ def encode_with(model: str, args: argparse.Namespace) -> int:
         device=args.device,
         workers=args.workers,
         progress=not args.no_progress,
+        max_memory_bytes=args.max_memory,
+        max_draws=args.max_draws,
     )
     encode_to_file(codec, args)
     return 0
@@ -234,7 +263,7 @@ def decode_to_file(data: bytes, codec: Any, args: argparse.Namespace) -> dict[st
     _check_suffix(args.output, ".npy", "OUT")
     out = check_writable(args.output, overwrite=args.force)
     x_hat = codec.decode(data)
-    atomic_write(out, lambda p: np.save(p, x_hat, allow_pickle=False))
+    save_npy_atomic(out, x_hat)
     n = int(x_hat.shape[0])
     obj = {
         "output": str(out),
@@ -262,7 +291,13 @@ def run_decode(args: argparse.Namespace) -> int:
     check_writable(args.output, overwrite=args.force)
     data = read_input(args.input)
     codec = codec_for_stream(
-        data, args.model, device=args.device, workers=args.workers, progress=not args.no_progress
+        data,
+        args.model,
+        device=args.device,
+        workers=args.workers,
+        progress=not args.no_progress,
+        max_memory_bytes=args.max_memory,
+        max_draws=args.max_draws,
     )
     decode_to_file(data, codec, args)
     return 0

@@ -239,5 +239,6 @@ def _decode(args: argparse.Namespace) -> int:
     from rdlab.models.zoo import codec_for_stream
 
     data = read_input(args.input)
-    decode_to_file(data, codec_for_stream(data, args.model, device=args.device), args)
+    codec = codec_for_stream(data, args.model, device=args.device, max_memory_bytes=args.max_memory)
+    decode_to_file(data, codec, args)
     return 0

@@ -90,6 +90,8 @@ def _decode(args: argparse.Namespace) -> int:
         None if args.q is None else _model(args.q),
         workers=args.workers,
         progress=not args.no_progress,
+        max_memory_bytes=args.max_memory,
+        max_draws=args.max_draws,
     )
     decode_to_file(data, codec, args)
     return 0

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from rdlab.cli.common import add_source_arguments, source_from_args
-from rdlab.core.io import atomic_write, check_writable
+from rdlab.core.io import check_writable, save_npy_atomic
 from rdlab.core.validation import check_int
 
 
@@ -30,6 +28,6 @@ def _run(args: argparse.Namespace) -> int:
     source, name = source_from_args(args)
     out = check_writable(args.out, overwrite=args.force)
     x = source.sample(n, seed=args.seed)
-    atomic_write(out, lambda p: np.save(p, x, allow_pickle=False))
+    save_npy_atomic(out, x)
     print(f"wrote {x.shape[0]} samples of shape {x.shape[1:] or '()'} from {name} to {out}")
     return 0

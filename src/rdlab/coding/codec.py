@@ -65,6 +65,10 @@ class Codec(Protocol):
         :data:`~rdlab.core.distortion.DISTORTION_MEASURES`).
     rate_bound_bits : float or None
         The codec's own bound on the rate in bits per sample, where it has one.
+    legacy_identities : tuple of bytes, optional
+        Identities older rdlab versions gave the same model (rdlab 0.2 named a learned model
+        by its file's SHA-256): streams that name one decode too. Codecs without it accept
+        :meth:`identity` only.
 
     Methods
     -------
@@ -101,6 +105,36 @@ class Codec(Protocol):
     def stream_rates(self, data: bytes) -> dict[str, float]: ...
 
 
+# -- decode budgets ----------------------------------------------------------------------------
+
+DEFAULT_MAX_DECODE_BYTES = 1 << 30
+"""Memory a decoder may allocate for one stream unless the caller allows more (1 GiB)."""
+
+DEFAULT_MAX_DECODE_DRAWS = 1 << 27
+"""Random numbers reverse channel coding may draw to rebuild one stream's candidates unless
+the caller allows more (about 1.3e8; a draw takes 15-30 ns on one core, so at most about 4 s)."""
+
+
+def check_decode_budget(
+    what: str, need: int, limit: int | None, unit: str = "bytes", flag: str = "--max-memory"
+) -> None:
+    """Refuse, before allocating or looping, a stream whose header asks for more than ``limit``.
+
+    Raises
+    ------
+    BitstreamError
+        ``need > limit``: the message says how much the header asks for and how to allow it.
+    """
+    cap = DEFAULT_MAX_DECODE_BYTES if limit is None else int(limit)
+    if need > cap:
+        size = f"{need / 2**30:.2f} GiB" if unit == "bytes" else f"{need:.3g} {unit}"
+        lim = f"{cap / 2**30:.2f} GiB" if unit == "bytes" else f"{cap:.3g} {unit}"
+        raise BitstreamError(
+            f"{what} needs {size} to decode, over the limit of {lim}: a hostile or damaged "
+            f"header, or a stream larger than expected (allow it with {flag})"
+        )
+
+
 # -- registry ----------------------------------------------------------------------------------
 
 
@@ -124,8 +158,8 @@ class CodecEntry:
         ``read_header(raw_header_bytes) -> header``; the header has ``n_samples``,
         ``model_identity`` (32 bytes), ``to_dict()`` (glossary keys) and ``to_bytes()``.
     from_header : callable
-        ``from_header(header, *, workers, progress) -> Codec`` for a stream that names everything its decoder needs
-        (a closed-form output law); raises :class:`ModelRequiredError` saying which model file
+        ``from_header(header, *, workers, progress, max_memory_bytes) -> Codec`` for a stream
+        that names everything its decoder needs (a closed-form output law); raises :class:`ModelRequiredError` saying which model file
         to pass when the stream needs a trained model.
     model_term : str
         What the codec calls its model in messages (``"model"``, ``"Q_Y"``, ``"quantiser"``).
@@ -230,11 +264,16 @@ def read_stream(data: bytes, *, codec: int | str | None = None) -> Stream:
 
 
 def decoder_for(
-    data: bytes, model: Codec | None = None, *, workers: int = 1, progress: bool = False
+    data: bytes,
+    model: Codec | None = None,
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    max_memory_bytes: int | None = None,
 ) -> Codec:
     """The codec that decodes ``data``: ``model`` (checked against the stream's model identity),
     or one rebuilt from the header when the stream names everything its decoder needs
-    (``workers`` and ``progress`` go to a codec rebuilt from the header).
+    (``workers``, ``progress`` and ``max_memory_bytes`` go to a codec rebuilt from the header).
 
     Raises
     ------
@@ -245,7 +284,9 @@ def decoder_for(
     """
     stream = read_stream(data)
     if model is None:
-        return stream.entry.from_header(stream.header, workers=workers, progress=progress)
+        return stream.entry.from_header(
+            stream.header, workers=workers, progress=progress, max_memory_bytes=max_memory_bytes
+        )
     if not isinstance(model, Codec):
         raise TypeError(f"model must be a Codec, got {type(model).__name__}")
     if model.codec_id != stream.entry.codec_id:
@@ -254,7 +295,7 @@ def decoder_for(
             f"{model.name!r} codec"
         )
     written = stream.header.model_identity
-    if model.identity() != written:
+    if written not in (model.identity(), *getattr(model, "legacy_identities", ())):
         term = stream.entry.model_term
         raise BitstreamError(
             f"wrong {term} for this bitstream: it was written by {term} {written.hex()[:16]}…, "
@@ -395,11 +436,14 @@ def measure_codec(
 
 
 __all__ = [
+    "DEFAULT_MAX_DECODE_BYTES",
+    "DEFAULT_MAX_DECODE_DRAWS",
     "Codec",
     "CodecEntry",
     "CodecReport",
     "ModelRequiredError",
     "Stream",
+    "check_decode_budget",
     "codec_entry",
     "decoder_for",
     "measure_codec",

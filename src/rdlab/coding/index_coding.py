@@ -260,8 +260,8 @@ def decode_indices_range(payload: bytes, law: ZipfLaw, count: int) -> np.ndarray
     Raises
     ------
     IndexCodingError
-        If the payload is not a whole number of 32-bit words or does not decode to valid
-        indices.
+        If the payload is not a whole number of 32-bit words, does not decode to valid
+        indices, or is not exactly their encoding (it is re-encoded and compared).
     """
     count = check_int("count", count, minimum=0)
     if len(payload) % 4:
@@ -299,6 +299,13 @@ def decode_indices_range(payload: bytes, law: ZipfLaw, count: int) -> np.ndarray
     k = (np.int64(1) << b) + j * w + lo
     if k.size and (k.min() < 1 or k.max() > law.n_candidates):
         raise IndexCodingError(f"decoded index out of range [1, {law.n_candidates}]")
+    if encode_indices_range(k, law) != bytes(payload):
+        # a range decoder reads past the end as zeros: only the exact encoding is accepted, so
+        # a missing, altered or trailing word, or another count, is an error
+        raise IndexCodingError(
+            f"range-coded payload is not the encoding of {count} indices (truncated, altered "
+            "or trailing data, or another sample count)"
+        )
     return k
 
 

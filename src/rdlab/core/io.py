@@ -1,13 +1,20 @@
-"""Atomic file output: nothing the user owns is half-written or overwritten by accident."""
+"""File output: atomic (nothing the user owns is half-written or overwritten by accident),
+at exactly the requested path, with the user's permissions; and deterministic safetensors files
+(the same tensors and metadata give the same bytes in every process)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import struct
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rdlab.core.results import jsonable
 
@@ -36,6 +43,10 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None]) -> Pat
     tmp_path = Path(tmp)
     try:
         writer(tmp_path)
+        # mkstemp creates the file 0600; give it the mode a plain open() would (the user's
+        # umask), or keep the mode of the file it replaces
+        mode = dest.stat().st_mode & 0o7777 if dest.is_file() else 0o666 & ~_umask()
+        os.chmod(tmp_path, mode)
         os.replace(tmp_path, dest)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -43,8 +54,29 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None]) -> Pat
     return dest
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    with _UMASK_LOCK:  # os.umask can only be read by setting it
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     return atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def save_npy_atomic(path: str | os.PathLike, array: Any) -> Path:
+    """Write ``array`` in .npy format (no pickle) at exactly ``path``, whatever its suffix
+    (``np.save`` given a name would append ``.npy``)."""
+
+    def write(p: Path) -> None:
+        with p.open("wb") as fh:
+            np.save(fh, np.asarray(array), allow_pickle=False)
+
+    return atomic_write(path, write)
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
@@ -105,3 +137,125 @@ def save_image_grid(images: Any, path: str | os.PathLike, *, cols: int | None = 
     ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None, vmin=0, vmax=1)
     ax.axis("off")
     return write_figure(fig, path, dpi=110)
+
+
+# -- deterministic safetensors --------------------------------------------------------------------
+
+SAFETENSORS_DTYPES = {
+    "float64": "F64",
+    "float32": "F32",
+    "float16": "F16",
+    "int64": "I64",
+    "int32": "I32",
+    "int16": "I16",
+    "int8": "I8",
+    "uint64": "U64",
+    "uint32": "U32",
+    "uint16": "U16",
+    "uint8": "U8",
+    "bool": "BOOL",
+}
+"""numpy dtypes a safetensors file of rdlab may hold, and their safetensors names."""
+
+
+def _safetensors_parts(
+    arrays: Mapping[str, Any], metadata: Mapping[str, str] | None
+) -> tuple[bytes, list[np.ndarray]]:
+    """The header (length prefix included) and the arrays in file order: names sorted, data
+    little-endian and C-contiguous, the JSON with sorted keys, padded with spaces to 8 bytes."""
+    meta = dict(metadata or {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+        raise TypeError("safetensors metadata must map str to str")
+    header: dict[str, Any] = {"__metadata__": meta} if meta else {}
+    ordered: list[np.ndarray] = []
+    offset = 0
+    for name in sorted(arrays):
+        if not isinstance(name, str) or not name or name == "__metadata__":
+            raise ValueError(f"invalid tensor name {name!r}")
+        a = np.asarray(arrays[name])
+        if a.dtype.name not in SAFETENSORS_DTYPES:
+            raise TypeError(f"tensor {name!r} has dtype {a.dtype}, which safetensors cannot hold")
+        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+        header[name] = {
+            "dtype": SAFETENSORS_DTYPES[a.dtype.name],
+            "shape": list(a.shape),
+            "data_offsets": [offset, offset + a.nbytes],
+        }
+        offset += a.nbytes
+        ordered.append(a)
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text, ordered
+
+
+def _safetensors_chunks(
+    arrays: Mapping[str, Any], metadata: Mapping[str, str] | None
+) -> Iterator[bytes | memoryview]:
+    head, ordered = _safetensors_parts(arrays, metadata)
+    yield head
+    for a in ordered:
+        yield memoryview(a.reshape(-1).view(np.uint8))
+
+
+def write_safetensors(
+    path: str | os.PathLike, arrays: Mapping[str, Any], metadata: Mapping[str, str] | None = None
+) -> Path:
+    """Write ``arrays`` (name -> numpy array) and string ``metadata`` as a safetensors file,
+    atomically and deterministically: the same content gives the same bytes in every process
+    (the ``safetensors`` package writes its metadata in a random order).
+
+    References
+    ----------
+    .. [1] The safetensors format, https://github.com/huggingface/safetensors (8-byte
+       little-endian header length, JSON header, tensor data).
+    """
+
+    def write(p: Path) -> None:
+        with p.open("wb") as fh:
+            for chunk in _safetensors_chunks(arrays, metadata):
+                fh.write(chunk)
+
+    return atomic_write(path, write)
+
+
+def safetensors_digest(arrays: Mapping[str, Any], metadata: Mapping[str, str] | None) -> bytes:
+    """SHA-256 of the bytes :func:`write_safetensors` writes for this content: a model's
+    identity that does not depend on how its file was written."""
+    h = hashlib.sha256()
+    for chunk in _safetensors_chunks(arrays, metadata):
+        h.update(chunk)
+    return h.digest()
+
+
+def file_sha256(path: str | os.PathLike) -> bytes:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.digest()
+
+
+def safetensors_file_digest(path: str | os.PathLike) -> bytes:
+    """:func:`safetensors_digest` of a safetensors file's content, however the file was written
+    (for a file :func:`write_safetensors` wrote, the SHA-256 of its bytes).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a readable safetensors file.
+    """
+    from safetensors import safe_open
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} does not exist")
+    try:
+        with safe_open(str(p), framework="np") as fh:
+            meta = fh.metadata() or {}
+            arrays = {k: fh.get_tensor(k) for k in fh.keys()}
+    except Exception as exc:  # safetensors raises its own error types
+        raise ValueError(f"{p} is not a readable safetensors file ({exc})") from None
+    return safetensors_digest(arrays, meta)

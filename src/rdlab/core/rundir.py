@@ -29,7 +29,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rdlab.core.io import atomic_write, write_json_atomic
+from rdlab.core.io import write_json_atomic, write_safetensors
 from rdlab.core.results import jsonable
 
 CHECKPOINT_FORMAT = "rdlab-checkpoint"
@@ -201,22 +201,21 @@ class RunDir:
         *,
         architecture: dict[str, Any],
     ) -> Path:
-        """Write ``tensors`` (a flat name -> torch.Tensor dict) with ``metadata`` atomically.
+        """Write ``tensors`` (a flat name -> torch.Tensor dict) with ``metadata`` atomically and
+        deterministically (:func:`rdlab.core.io.write_safetensors`).
 
         The safetensors metadata holds strings only; rdlab stores ``format``, ``version``,
         ``architecture`` (JSON) and ``state`` (``metadata`` as JSON).
         """
-        from safetensors.torch import save_file
-
         meta = {
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
             "architecture": json.dumps(_canonical(architecture), sort_keys=True),
             "state": json.dumps(jsonable(metadata)),
         }
-        cpu = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+        arrays = {k: v.detach().cpu().numpy() for k, v in tensors.items()}
         self.path.mkdir(parents=True, exist_ok=True)
-        return atomic_write(self.checkpoint_path(name), lambda p: save_file(cpu, str(p), meta))
+        return write_safetensors(self.checkpoint_path(name), arrays, meta)
 
     def load_checkpoint(
         self, name: str, *, architecture: dict[str, Any] | None = None

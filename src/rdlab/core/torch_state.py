@@ -7,15 +7,21 @@ torch is imported inside the functions, so importing this module costs nothing.
   so every step's randomness depends on ``(seed, index)`` only and a resumed run repeats an
   uninterrupted one exactly;
 - :func:`optimizer_tensors` / :func:`load_optimizer_tensors` — an optimizer's state as a flat
-  ``name -> tensor`` dict that a safetensors checkpoint can hold (no pickle).
+  ``name -> tensor`` dict that a safetensors checkpoint can hold (no pickle);
+- :func:`build_bounded` — build a network only after counting its parameters without
+  allocating them, so a hostile or mistyped size is refused instead of exhausting memory.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+MAX_PARAMETERS = 1 << 28
+"""Most parameters a network rdlab builds may have (2.7e8: 1 GiB in float32)."""
 
 
 def check_device(device: object) -> str:
@@ -77,4 +83,41 @@ def load_optimizer_tensors(opt: Any, tensors: dict[str, Any], prefix: str = "opt
         opt.state[params[i]][key] = val.clone()
 
 
-__all__ = ["check_device", "load_optimizer_tensors", "optimizer_tensors", "step_seed"]
+
+
+def build_bounded(build: Callable[[], Any], what: str, max_parameters: int = MAX_PARAMETERS) -> Any:
+    """``build()`` (a torch module, or a tuple or list of them), once its parameter count is
+    known to be at most ``max_parameters``: it is first built on the ``meta`` device, which
+    allocates nothing and leaves the random state alone.
+
+    Raises
+    ------
+    ValueError
+        More parameters than ``max_parameters``, naming ``what`` (e.g. the config's sizes).
+    """
+    import torch
+
+    try:
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            probe = build()
+    except (RuntimeError, OverflowError) as exc:  # sizes beyond what torch can even describe
+        raise ValueError(f"{what} cannot be built: {exc}") from None
+    modules = probe if isinstance(probe, list | tuple) else [probe]
+    count = sum(p.numel() for m in modules if m is not None for p in m.parameters())
+    if count > max_parameters:
+        raise ValueError(
+            f"{what} would have {count:.3g} parameters, over the limit of {max_parameters:.3g} "
+            "(1 GiB of float32): a mistyped or hostile size"
+        )
+    del probe, modules
+    return build()
+
+
+__all__ = [
+    "MAX_PARAMETERS",
+    "build_bounded",
+    "check_device",
+    "load_optimizer_tensors",
+    "optimizer_tensors",
+    "step_seed",
+]

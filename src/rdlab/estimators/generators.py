@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rdlab.core.torch_state import build_bounded
 from rdlab.core.validation import check_int
 
 
@@ -92,7 +93,10 @@ def make_generator(
     if latent_dim is None:
         latent_dim = spec.default_latent_dim(shape)
     latent = check_int("latent_dim", latent_dim, minimum=1)
-    module = spec.factory(shape, latent, **params)
+    module = build_bounded(
+        lambda: spec.factory(shape, latent, **params),
+        f"the {name} generator of output shape {shape}, latent_dim {latent} and {params}",
+    )
     module.latent_dim = latent
     module.output_shape = shape
     module.architecture = {

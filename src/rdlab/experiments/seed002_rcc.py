@@ -101,6 +101,11 @@ FIG10_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
+OWN_STREAM_BUDGET = 1 << 62
+"""Decode budgets for the streams an experiment has just encoded (not untrusted input: the
+decoder redoes the encoder's work, which may exceed the defaults at the paper presets)."""
+
+
 def _code(
     x: np.ndarray,
     op,
@@ -120,6 +125,8 @@ def _code(
         n_candidates=n_candidates,
         zipf_rate_bits=op.rate_bits if zipf_rate_bits is None else zipf_rate_bits,
         method=method,
+        max_memory_bytes=OWN_STREAM_BUDGET,
+        max_draws=OWN_STREAM_BUDGET,
     )
     row = measure_codec(codec, x, seed=seed).to_dict()
     row.pop("n_samples")
@@ -435,7 +442,9 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             x[:n_grid], q, slope=run_slope, n_candidates=2 ** min(cfg["max_log2_n"], base + 6),
             seed=seed + 2, zipf_rate_bits=rate, method="pfr",
         )  # fmt: skip
-        dec = rcc_decode(enc.bitstream, q)
+        dec = rcc_decode(
+            enc.bitstream, q, max_memory_bytes=OWN_STREAM_BUDGET, max_draws=OWN_STREAM_BUDGET
+        )
         if dec.reconstruction.tobytes() != enc.reconstruction.tobytes():
             raise RuntimeError("the decoder did not rebuild the encoder's reconstruction")
         grids.append((run_slope, dec.reconstruction))

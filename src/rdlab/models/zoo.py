@@ -60,6 +60,8 @@ def load_codec(
     device: str = "cpu",
     workers: int = 1,
     progress: bool = False,
+    max_memory_bytes: int | None = None,
+    max_draws: int | None = None,
 ) -> Codec:
     """The codec that ``model`` names (table in the module docstring).
 
@@ -83,6 +85,9 @@ def load_codec(
         Reverse channel coding: threads (the bitstream does not depend on it).
     progress : bool
         Reverse channel coding: show progress bars.
+    max_memory_bytes, max_draws : int, optional
+        Decoding budgets (default 1 GiB; random draws of reverse channel coding): a stream
+        whose header asks for more is refused.
 
     Raises
     ------
@@ -96,6 +101,8 @@ def load_codec(
         "index_coding": index_coding,
         "workers": workers,
         "progress": progress,
+        "max_memory_bytes": max_memory_bytes,
+        "max_draws": max_draws,
     }
     text = str(model)
     if text.startswith(RCC_PREFIX):
@@ -112,12 +119,14 @@ def load_codec(
             f"{RCC_PREFIX}SOURCE (e.g. {RCC_PREFIX}gaussian20)"
         )
     if path.is_file():
-        return PQCodec(ProductQuantizer.load(path), codeword=codeword)
+        return PQCodec(
+            ProductQuantizer.load(path), codeword=codeword, max_memory_bytes=max_memory_bytes
+        )
     kind = _run_kind(path)
     if kind == "learned":
         from rdlab.models.learned import load_learned_codec
 
-        return load_learned_codec(path, device)
+        return load_learned_codec(path, device, max_memory_bytes=max_memory_bytes)
     from rdlab.coding.rcc.nerd import nerd_output
 
     if distortion is not None:
@@ -143,10 +152,13 @@ def codec_for_stream(
     device: str = "cpu",
     workers: int = 1,
     progress: bool = False,
+    max_memory_bytes: int | None = None,
+    max_draws: int | None = None,
 ) -> Codec:
     """The codec that decodes ``data``: ``load_codec(model)`` checked against the stream, or,
     without ``model``, the codec rebuilt from the header. ``device`` serves learned codecs,
-    ``workers`` and ``progress`` reverse channel coding.
+    ``workers`` and ``progress`` reverse channel coding; ``max_memory_bytes`` and ``max_draws``
+    are the decoding budgets.
 
     Raises
     ------
@@ -156,7 +168,7 @@ def codec_for_stream(
         Not a valid stream, or written by another codec or model.
     """
     if model is None:
-        return decoder_for(data, workers=workers, progress=progress)
+        return _rebuilt(data, workers, progress, max_memory_bytes, max_draws)
     text = str(model)
     if text.startswith(RCC_PREFIX):
         # a closed-form output law is rebuilt from the header; the name must be the header's
@@ -167,8 +179,26 @@ def codec_for_stream(
                 f"wrong Q_Y for this bitstream: it was encoded with {named or 'another model'!r}, "
                 f"the model given is {text!r}"
             )
-        return decoder_for(data, workers=workers, progress=progress)
-    return decoder_for(data, load_codec(model, device=device, workers=workers, progress=progress))
+        return _rebuilt(data, workers, progress, max_memory_bytes, max_draws)
+    codec = load_codec(
+        model,
+        device=device,
+        workers=workers,
+        progress=progress,
+        max_memory_bytes=max_memory_bytes,
+        max_draws=max_draws,
+    )
+    return decoder_for(data, codec)
+
+
+def _rebuilt(
+    data: bytes, workers: int, progress: bool, max_memory_bytes: int | None, max_draws: int | None
+) -> Codec:
+    """The codec rebuilt from a stream's header, with the decoding budgets set."""
+    codec = decoder_for(data, workers=workers, progress=progress, max_memory_bytes=max_memory_bytes)
+    if max_draws is not None and isinstance(codec, RCCCodec):
+        codec.max_draws = max_draws
+    return codec
 
 
 __all__ = ["RCC_PREFIX", "codec_for_stream", "load_codec"]

@@ -19,7 +19,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from rdlab.coding.categorical import CategoricalModel, decode_symbols, encode_symbols
-from rdlab.coding.codec import CodecEntry, ModelRequiredError, register_codec
+from rdlab.coding.codec import (
+    CodecEntry,
+    ModelRequiredError,
+    check_decode_budget,
+    register_codec,
+)
 from rdlab.coding.container import BitstreamError, pack_container, unpack_container
 from rdlab.coding.learned.header import LEARNED_CODEC_ID, QUANTIZERS, LearnedHeader
 from rdlab.coding.quantizers import dither
@@ -35,7 +40,7 @@ reconstructions ``(n, *input_shape)``."""
 
 
 def read_learned_header(
-    data: bytes, *, model_identity: bytes | None = None
+    data: bytes, *, model_identity: bytes | None = None, legacy_identities: Sequence[bytes] = ()
 ) -> tuple[LearnedHeader, bytes]:
     """Check the container and parse the header; returns ``(header, payload)``.
 
@@ -44,7 +49,8 @@ def read_learned_header(
     data : bytes
         A learned-codec bitstream.
     model_identity : bytes, optional
-        Identity of the decoder's model; if given, it must be the one in the header.
+        Identity of the decoder's model; if given, it (or one of ``legacy_identities``, the
+        identities older rdlab versions gave the same model) must be the one in the header.
 
     Raises
     ------
@@ -55,7 +61,7 @@ def read_learned_header(
     expected = None if model_identity is None else check_digest("model_identity", model_identity)
     frame = unpack_container(data, codec_id=LEARNED_CODEC_ID)
     header = LearnedHeader.from_bytes(frame.header)
-    if expected is not None and header.model_identity != expected:
+    if expected is not None and header.model_identity not in (expected, *legacy_identities):
         raise BitstreamError(
             f"stream was written by model {header.model_identity.hex()[:16]}…, this model is "
             f"{expected.hex()[:16]}…; decode with the model that encoded it"
@@ -84,6 +90,11 @@ class QuantizedLatentCodec:
         uint8 images to float32 in [0, 1]); by default a float32 array of the right shape.
     distortion_measure : str
         How reconstructions are judged (default ``"mse_per_component"``: per pixel).
+    max_memory_bytes : int, optional
+        What decoding one stream may allocate (default 1 GiB): a header that asks for more is
+        refused before anything is allocated.
+    legacy_identities : sequence of bytes
+        Identities older rdlab versions gave this model: streams naming them decode too.
 
     Examples
     --------
@@ -115,6 +126,8 @@ class QuantizedLatentCodec:
         *,
         check_input: Callable[[object], np.ndarray] | None = None,
         distortion_measure: str = "mse_per_component",
+        max_memory_bytes: int | None = None,
+        legacy_identities: Sequence[bytes] = (),
     ) -> None:
         if not callable(analysis) or not callable(synthesis):
             raise TypeError("analysis and synthesis must be callable")
@@ -130,8 +143,12 @@ class QuantizedLatentCodec:
         self.quantizer = quantizer
         self.input_shape = tuple(int(s) for s in input_shape)
         self._identity = check_digest("identity", identity)
+        self.legacy_identities = tuple(
+            check_digest("legacy_identities", v) for v in legacy_identities
+        )
         self._check = check_input
         self.distortion_measure = check_distortion_measure(distortion_measure)
+        self.max_memory_bytes = max_memory_bytes
         # a header of this model, checked once (shape, levels) so encode cannot fail late
         LearnedHeader(self._identity, quantizer, coding_model.levels, 0, 0, self.input_shape)
 
@@ -202,7 +219,9 @@ class QuantizedLatentCodec:
             Not a learned-codec stream, corrupted, truncated, written by another model, or a
             header whose quantiser, levels or input shape are not this model's.
         """
-        header, payload = read_learned_header(data, model_identity=self._identity)
+        header, payload = read_learned_header(
+            data, model_identity=self._identity, legacy_identities=self.legacy_identities
+        )
         if header.quantizer != self.quantizer or header.levels != self.levels:
             raise BitstreamError(
                 f"stream header ({header.quantizer}, levels {list(header.levels)}) does not "
@@ -213,6 +232,12 @@ class QuantizedLatentCodec:
                 f"stream header announces inputs of shape {header.input_shape}; the model "
                 f"codes {self.input_shape}"
             )
+        per_input = 8 * len(self.levels) + 4 * math.prod(self.input_shape)
+        check_decode_budget(
+            f"this learned-codec stream ({header.n_samples} inputs)",
+            header.n_samples * per_input,
+            self.max_memory_bytes,
+        )
         return header, decode_symbols(payload, header.n_samples, self.coding_model)
 
     def decode(self, data: bytes) -> np.ndarray:

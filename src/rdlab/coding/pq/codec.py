@@ -26,7 +26,12 @@ from typing import Any
 import numpy as np
 
 from rdlab.coding.categorical import decode_symbols, encode_symbols
-from rdlab.coding.codec import CodecEntry, ModelRequiredError, register_codec
+from rdlab.coding.codec import (
+    CodecEntry,
+    ModelRequiredError,
+    check_decode_budget,
+    register_codec,
+)
 from rdlab.coding.container import BitstreamError, pack_container, unpack_container
 from rdlab.coding.pq.quantizer import CODEWORDS, ProductQuantizer, check_embeddings
 from rdlab.core.validation import check_bytes, check_digest, check_int, check_seed
@@ -133,6 +138,8 @@ class PQCodec:
     codeword : {"centroid", "sample"}
         What the decoder outputs for a cell: its centroid, or a training point of the cell drawn
         with the stream's seed (the paper's stochastic codeword).
+    max_memory_bytes : int, optional
+        What decoding one stream may allocate (default 1 GiB).
 
     Examples
     --------
@@ -148,7 +155,13 @@ class PQCodec:
     codec_id = PQ_CODEC_ID
     distortion_measure = "squared_error"
 
-    def __init__(self, pq: ProductQuantizer, *, codeword: str = "centroid") -> None:
+    def __init__(
+        self,
+        pq: ProductQuantizer,
+        *,
+        codeword: str = "centroid",
+        max_memory_bytes: int | None = None,
+    ) -> None:
         if not isinstance(pq, ProductQuantizer):
             raise TypeError(f"pq must be a ProductQuantizer, got {type(pq).__name__}")
         if not pq.subvectors:
@@ -157,6 +170,7 @@ class PQCodec:
             raise ValueError(f"codeword must be one of {CODEWORDS}, got {codeword!r}")
         self.pq = pq
         self.codeword = codeword
+        self.max_memory_bytes = max_memory_bytes
         self._identity = pq.identity()
         self._model = pq.coding_model
 
@@ -201,6 +215,11 @@ class PQCodec:
             )
         if header.dim != self.pq.dim or header.n_subvectors != len(self.pq.subvectors):
             raise BitstreamError("stream header does not match the quantiser's shape")
+        check_decode_budget(
+            f"this product-quantiser stream ({header.n_samples} vectors)",
+            header.n_samples * (8 * header.n_subvectors + 4 * header.dim),
+            self.max_memory_bytes,
+        )
         return header, decode_symbols(frame.payload, header.n_samples, self._model)
 
     def decode(self, data: bytes) -> np.ndarray:

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from rdlab.coding.categorical import CategoricalModel
-from rdlab.core.io import atomic_write, check_writable
+from rdlab.core.io import check_writable, write_safetensors
 from rdlab.core.validation import as_float_array, check_int, make_rng
 from rdlab.theory.retrieval import allocate_bits
 
@@ -429,8 +429,6 @@ class ProductQuantizer:
         FileExistsError
             ``path`` exists and ``overwrite`` is False.
         """
-        from safetensors.numpy import save_file
-
         if not self.subvectors and not self.modality_dims:
             raise ValueError("only a fitted ProductQuantizer can be saved (use fit)")
         dest = check_writable(path, overwrite=overwrite, flag="overwrite=True")
@@ -441,7 +439,7 @@ class ProductQuantizer:
             "identity": self.identity().hex(),
         }
         arrays = self._arrays()
-        return atomic_write(dest, lambda p: save_file(arrays, str(p), metadata=meta))
+        return write_safetensors(dest, arrays, meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ProductQuantizer:

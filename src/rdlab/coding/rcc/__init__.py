@@ -36,6 +36,7 @@ from rdlab.coding.rcc.output import (
     OutputDistribution,
     checkpoint_identity,
     gaussian_operating_point,
+    legacy_checkpoint_identity,
     output_from_spec,
     register_output_kind,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "cumulative_weights",
     "default_n_candidates",
     "gaussian_operating_point",
+    "legacy_checkpoint_identity",
     "output_from_spec",
     "rcc_decode",
     "rcc_decode_indices",

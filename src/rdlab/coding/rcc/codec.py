@@ -16,12 +16,19 @@ indices and the encoder's reconstruction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from rdlab.coding.codec import CodecEntry, ModelRequiredError, register_codec
+from rdlab.coding.codec import (
+    DEFAULT_MAX_DECODE_DRAWS,
+    CodecEntry,
+    ModelRequiredError,
+    check_decode_budget,
+    register_codec,
+)
 from rdlab.coding.container import BitstreamError, pack_container
 from rdlab.coding.index_coding import (
     INDEX_CODINGS,
@@ -188,34 +195,82 @@ class RCCDecoding:
     header: RCCHeader
 
 
-def rcc_decode_indices(data: bytes) -> tuple[RCCHeader, np.ndarray]:
-    """The header and the indices K (1-based, int64) of a stream; no :math:`Q_Y` is needed.
+SAMPLE_COST_DRAWS = 1024
+"""What rebuilding one sample costs besides its candidates, in random draws (about 15 µs of
+seeding and bookkeeping, as much as a thousand draws take)."""
 
-    Raises
-    ------
-    BitstreamError
-        Invalid, corrupted or truncated stream, or a payload that does not hold exactly the
-        header's number of indices.
-    """
+
+def decode_budget(header: RCCHeader, workers: int = 1) -> tuple[int, int]:
+    """``(bytes, draws)`` decoding a stream with this header needs: the indices, the
+    reconstructions and ``workers`` chunks of candidates in float64; the random numbers drawn
+    to rebuild one chunk per sample, plus :data:`SAMPLE_COST_DRAWS` per sample."""
+    elements = math.prod(header.event_shape) if header.event_shape else 1
+    chunk = min(header.chunk_size, header.n_candidates)
+    n = header.n_samples
+    memory = 8 * n * (1 + elements) + 8 * workers * chunk * (1 + elements)
+    return memory, n * (chunk * elements + SAMPLE_COST_DRAWS)
+
+
+def _check_budget(
+    header: RCCHeader, workers: int, max_memory_bytes: int | None, max_draws: int | None
+) -> None:
+    memory, draws = decode_budget(header, workers)
+    what = f"this reverse-channel-coding stream ({header.n_samples} samples)"
+    check_decode_budget(what, memory, max_memory_bytes)
+    check_decode_budget(
+        what,
+        draws,
+        DEFAULT_MAX_DECODE_DRAWS if max_draws is None else max_draws,
+        unit="random draws",
+        flag="--max-draws",
+    )
+
+
+def _read_checked(data: bytes, max_memory_bytes: int | None) -> tuple[RCCHeader, bytes]:
+    """The header and payload, once the payload can hold the header's sample count and their
+    indices fit the memory budget (nothing is decoded or allocated yet)."""
     header, payload = read_rcc_header(data)
-    law = header.zipf_law
     if header.n_candidates > 1:
         # every index costs at least -log2 q(1) bits (> 0.39 bit): a header that claims more
         # samples than the payload can hold is rejected before anything is allocated
-        most = (8 * len(payload) + 96) / (0.99 * law.log2_normalizer) + 16
+        most = (8 * len(payload) + 96) / (0.99 * header.zipf_law.log2_normalizer) + 16
         if header.n_samples > most:
             raise BitstreamError(
                 f"header claims {header.n_samples} samples; a {len(payload)}-byte payload "
                 f"holds at most {int(most)}"
             )
+    # with one candidate the indices cost nothing: only the budget bounds the sample count
+    check_decode_budget(
+        f"this reverse-channel-coding stream ({header.n_samples} samples)",
+        8 * header.n_samples,
+        max_memory_bytes,
+    )
+    return header, payload
+
+
+def _decode_indices(header: RCCHeader, payload: bytes) -> np.ndarray:
     try:
         if header.index_coding == "range":
-            k = decode_indices_range(payload, law, header.n_samples)
-        else:
-            k = decode_indices_prefix(payload, law, header.n_samples)
+            return decode_indices_range(payload, header.zipf_law, header.n_samples)
+        return decode_indices_prefix(payload, header.zipf_law, header.n_samples)
     except IndexCodingError as exc:
         raise BitstreamError(f"corrupted payload: {exc}") from None
-    return header, k
+
+
+def rcc_decode_indices(
+    data: bytes, *, max_memory_bytes: int | None = None
+) -> tuple[RCCHeader, np.ndarray]:
+    """The header and the indices K (1-based, int64) of a stream; no :math:`Q_Y` is needed.
+
+    Raises
+    ------
+    BitstreamError
+        Invalid, corrupted or truncated stream, a payload that does not hold exactly the
+        header's number of indices, or more samples than ``max_memory_bytes`` (1 GiB by
+        default) holds.
+    """
+    header, payload = _read_checked(data, max_memory_bytes)
+    return header, _decode_indices(header, payload)
 
 
 def rcc_decode(
@@ -224,6 +279,8 @@ def rcc_decode(
     *,
     progress: bool = False,
     workers: int = 1,
+    max_memory_bytes: int | None = None,
+    max_draws: int | None = None,
 ) -> RCCDecoding:
     """Algorithm 3, Lei et al.: rebuild :math:`Y_{K_i}` of every sample in ``data``.
 
@@ -238,21 +295,27 @@ def rcc_decode(
         Show a progress bar.
     workers : int
         Threads that rebuild samples in parallel.
+    max_memory_bytes, max_draws : int, optional
+        What the decoder may allocate (default 1 GiB) and how many random numbers it may draw
+        (default :data:`~rdlab.coding.codec.DEFAULT_MAX_DECODE_DRAWS`); a header that asks for
+        more is refused before anything is allocated.
 
     Raises
     ------
     BitstreamError
-        Invalid, corrupted or truncated stream, or a ``q`` other than the encoder's.
+        Invalid, corrupted or truncated stream, a ``q`` other than the encoder's, or a stream
+        over the budgets.
     """
-    header, _ = read_rcc_header(data)
+    header, payload = _read_checked(data, max_memory_bytes)
+    _check_budget(header, int(workers), max_memory_bytes, max_draws)
     if q is None:
         try:
             q = output_from_spec(header.output_spec)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:
             raise BitstreamError(f"cannot rebuild Q_Y from the header: {exc}") from None
     elif not isinstance(q, OutputDistribution):
         raise TypeError(f"q must be an OutputDistribution, got {type(q).__name__}")
-    if q.identity() != header.output_identity:
+    if header.output_identity not in (q.identity(), *getattr(q, "legacy_identities", ())):
         raise BitstreamError(
             "wrong Q_Y for this bitstream: it was encoded with output distribution "
             f"{header.output_identity.hex()[:16]}…, the decoder has {q.identity().hex()[:16]}…"
@@ -262,7 +325,7 @@ def rcc_decode(
             f"Q_Y event shape {tuple(q.event_shape)} does not match the header's "
             f"{header.event_shape}"
         )
-    _, k = rcc_decode_indices(data)
+    k = _decode_indices(header, payload)
     y = rcc_reconstruct(
         q,
         k,
@@ -298,6 +361,8 @@ class RCCCodec:
         Threads that code samples in parallel (the bitstream does not depend on it).
     progress : bool
         Show progress bars.
+    max_memory_bytes, max_draws : int, optional
+        Decoding budgets (:func:`rcc_decode`).
 
     Examples
     --------
@@ -330,6 +395,8 @@ class RCCCodec:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         workers: int = 1,
         progress: bool = False,
+        max_memory_bytes: int | None = None,
+        max_draws: int | None = None,
     ) -> None:
         if not isinstance(q, OutputDistribution):
             raise TypeError(f"q must be an OutputDistribution, got {type(q).__name__}")
@@ -344,6 +411,8 @@ class RCCCodec:
         self.chunk_size = chunk_size
         self.workers = workers
         self.progress = bool(progress)
+        self.max_memory_bytes = max_memory_bytes
+        self.max_draws = max_draws
 
     @classmethod
     def gaussian(
@@ -371,6 +440,12 @@ class RCCCodec:
     def rate_bound_bits(self) -> float:
         """R + log2(R + 1) + 5 bits per sample at R = ``zipf_rate_bits`` (eq. (25))."""
         return float(rcc_guarantee_bits(self.zipf_rate_bits))
+
+    @property
+    def legacy_identities(self) -> tuple[bytes, ...]:
+        """Identities older rdlab versions gave this codec's :math:`Q_Y` (their streams decode
+        too)."""
+        return tuple(getattr(self.q, "legacy_identities", ()))
 
     def identity(self) -> bytes:
         """The identity of :math:`Q_Y`."""
@@ -402,13 +477,20 @@ class RCCCodec:
 
     def decode(self, data: bytes) -> np.ndarray:
         """The reconstructions :math:`Y_{K_i}` of a stream coded with this :math:`Q_Y`."""
-        return rcc_decode(data, self.q, progress=self.progress, workers=self.workers).reconstruction
+        return rcc_decode(
+            data,
+            self.q,
+            progress=self.progress,
+            workers=self.workers,
+            max_memory_bytes=self.max_memory_bytes,
+            max_draws=self.max_draws,
+        ).reconstruction
 
     def stream_rates(self, data: bytes) -> dict[str, float]:
         """``rate_information_bits`` (Zipf information content of the indices) and
         ``rate_one_shot_bits`` (each index alone with the one-shot prefix code), bits per sample.
         """
-        header, k = rcc_decode_indices(data)
+        header, k = rcc_decode_indices(data, max_memory_bytes=self.max_memory_bytes)
         _, one_shot = encode_indices_prefix(k, header.zipf_law)
         return {
             "rate_information_bits": float(header.zipf_law.information_bits(k).mean()),
@@ -434,7 +516,13 @@ def default_n_candidates(rate_bits: float) -> int:
     return 2 ** min(24, int(np.ceil(r - 1e-9)) + 6)
 
 
-def _codec_from_header(header: RCCHeader, *, workers: int = 1, progress: bool = False) -> RCCCodec:
+def _codec_from_header(
+    header: RCCHeader,
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    max_memory_bytes: int | None = None,
+) -> RCCCodec:
     if header.output_spec.get("kind") == "generator":
         run = header.output_spec.get("run")
         raise ModelRequiredError(
@@ -445,7 +533,7 @@ def _codec_from_header(header: RCCHeader, *, workers: int = 1, progress: bool = 
         )
     try:
         q = output_from_spec(header.output_spec)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as exc:
         raise BitstreamError(f"cannot rebuild Q_Y from the header: {exc}") from None
     return RCCCodec(
         q,
@@ -457,6 +545,7 @@ def _codec_from_header(header: RCCHeader, *, workers: int = 1, progress: bool = 
         chunk_size=header.chunk_size,
         workers=workers,
         progress=progress,
+        max_memory_bytes=max_memory_bytes,
     )
 
 
@@ -473,9 +562,11 @@ register_codec(
 
 
 __all__ = [
+    "SAMPLE_COST_DRAWS",
     "RCCCodec",
     "RCCDecoding",
     "RCCEncoding",
+    "decode_budget",
     "default_n_candidates",
     "rcc_decode",
     "rcc_decode_indices",

@@ -13,6 +13,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from rdlab.coding.container import BitstreamError, unpack_container
 from rdlab.coding.index_coding import INDEX_CODINGS, MAX_RATE_BITS, ZipfLaw
 from rdlab.coding.rcc.candidates import MAX_N_CANDIDATES, METHODS
@@ -26,6 +28,12 @@ DISTORTION_CODES = {0: "squared_error"}
 MAX_EVENT_NDIM = 8
 MAX_ELEMENTS = 2**31
 """Largest ``n * prod(event_shape)`` a header may announce."""
+
+MAX_SPEC_BYTES = 1 << 22
+"""Largest output spec (JSON bytes) a header may carry (4 MiB)."""
+
+MAX_SPEC_DEPTH = 8
+"""Deepest nesting of lists and objects in an output spec."""
 
 _FIXED = struct.Struct("<BBBBQIddQB")
 
@@ -128,8 +136,13 @@ class RCCHeader:
         pos += 4
         if pos + spec_len != len(raw):
             raise bad("length of the output spec does not match")
+        if spec_len > MAX_SPEC_BYTES:
+            raise bad(f"output spec of {spec_len} bytes (at most {MAX_SPEC_BYTES})")
+        text = raw[pos:]
+        if _nesting(text) > MAX_SPEC_DEPTH:
+            raise bad(f"output spec nested deeper than {MAX_SPEC_DEPTH}")
         try:
-            spec = json.loads(raw[pos:].decode("utf-8"))
+            spec = json.loads(text.decode("utf-8"), parse_constant=_no_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise bad(f"output spec is not JSON ({exc})") from None
         if not isinstance(spec, dict):
@@ -176,6 +189,22 @@ class RCCHeader:
         }
 
 
+def _nesting(text: bytes) -> int:
+    """The deepest bracket nesting of a JSON text (brackets inside strings included: an upper
+    bound, checked before parsing so that no parser recursion is needed to refuse a bomb)."""
+    b = np.frombuffer(text, dtype=np.uint8)
+    step = np.isin(b, _OPEN).astype(np.int64) - np.isin(b, _CLOSE)
+    return int(np.cumsum(step).max(initial=0))
+
+
+_OPEN = np.frombuffer(b"[{", dtype=np.uint8)
+_CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
 def read_rcc_header(data: bytes) -> tuple[RCCHeader, bytes]:
     """Check the container and parse the RCC header; returns (header, payload).
 
@@ -188,4 +217,11 @@ def read_rcc_header(data: bytes) -> tuple[RCCHeader, bytes]:
     return RCCHeader.from_bytes(frame.header), frame.payload
 
 
-__all__ = ["DISTORTION_CODES", "RCC_CODEC_ID", "RCCHeader", "read_rcc_header"]
+__all__ = [
+    "DISTORTION_CODES",
+    "MAX_SPEC_BYTES",
+    "MAX_SPEC_DEPTH",
+    "RCC_CODEC_ID",
+    "RCCHeader",
+    "read_rcc_header",
+]

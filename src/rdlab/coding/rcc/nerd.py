@@ -9,8 +9,11 @@ r"""A trained NERD generator as the output distribution :math:`Q_Y` of reverse c
 - candidates are a deterministic function of the codec's generator: the latents are drawn with
   numpy from it (float64, then cast to float32) and pushed through the generator on the CPU
   with one torch thread under ``torch.no_grad()``; the samples come back as float64;
-- the identity is a SHA-256 of the checkpoint's bytes and the run's configuration, so a stream
-  decoded with another run fails with :class:`~rdlab.coding.container.BitstreamError`.
+- the identity is a SHA-256 of the checkpoint's canonical content
+  (:func:`~rdlab.coding.rcc.checkpoint_identity`) and the run's configuration, so a stream
+  decoded with another run fails with :class:`~rdlab.coding.container.BitstreamError` and a
+  retrained identical run decodes the first one's streams (streams of rdlab 0.2, which hashed the
+  checkpoint file's bytes, still decode).
 
 The checkpoint is read with safetensors (never pickle); a missing or corrupted run directory
 raises :class:`FileNotFoundError` or :class:`ValueError` naming the file.
@@ -26,7 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.coding.rcc.output import GeneratorOutput, checkpoint_identity
+from rdlab.coding.rcc.output import (
+    GeneratorOutput,
+    checkpoint_identity,
+    legacy_checkpoint_identity,
+)
 
 CHECKPOINT_NAME = "generator"
 """Stem of the checkpoint that :func:`rdlab.estimators.nerd.nerd_point` writes."""
@@ -73,6 +80,13 @@ def _torch_generator(module: Any):
         return out.numpy().astype(np.float64)
 
     return run
+
+
+def _identity(checkpoint: bytes, config: dict[str, Any]) -> bytes:
+    h = hashlib.sha256(b"rdlab.nerd-output.v1\n")
+    h.update(checkpoint)
+    h.update(json.dumps(config, sort_keys=True, separators=(",", ":")).encode())
+    return h.digest()
 
 
 def nerd_output(run_dir: str | Path) -> tuple[GeneratorOutput, float, float]:
@@ -142,9 +156,8 @@ def nerd_output(run_dir: str | Path) -> tuple[GeneratorOutput, float, float]:
         raise ValueError(f"{ckpt} does not fit the generator of {path}: {exc}") from None
     module.eval()
     module.to(torch.float32)
-    h = hashlib.sha256(b"rdlab.nerd-output.v1\n")
-    h.update(checkpoint_identity(ckpt))
-    h.update(json.dumps(config, sort_keys=True, separators=(",", ":")).encode())
+    identity = _identity(checkpoint_identity(ckpt), config)
+    legacy = _identity(legacy_checkpoint_identity(ckpt), config)
     # kept short: the header carries it in every stream (the identity names the weights)
     description = {
         "estimator": "nerd",
@@ -155,8 +168,9 @@ def nerd_output(run_dir: str | Path) -> tuple[GeneratorOutput, float, float]:
         _torch_generator(module),
         (int(module.latent_dim),),
         tuple(int(s) for s in module.output_shape),
-        h.digest(),
+        identity,
         description=description,
+        legacy_identities=() if legacy == identity else (legacy,),
     )
     return q, slope, rate
 

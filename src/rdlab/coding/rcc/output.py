@@ -21,6 +21,7 @@ import numpy as np
 
 from rdlab.coding.index_coding import rcc_guarantee_bits
 from rdlab.core.information import LOG2E
+from rdlab.core.io import file_sha256, safetensors_file_digest
 from rdlab.core.validation import as_float_array, check_int, check_positive, check_real
 
 
@@ -247,17 +248,30 @@ register_output_kind("gaussian-optimal", _optimal_from_spec)
 
 
 def checkpoint_identity(path: object) -> bytes:
-    """SHA-256 of a file's bytes (a generator checkpoint): the identity of a learned Q_Y."""
+    """The identity of a learned model's safetensors checkpoint: SHA-256 of its canonical
+    content (tensors by name, metadata with sorted keys; see
+    :func:`rdlab.core.io.safetensors_digest`), so the same weights and metadata always give
+    the same identity, however and wherever the file was written.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        No such file, or not a safetensors file.
+    """
+    from pathlib import Path
+
+    return safetensors_file_digest(Path(path))  # type: ignore[arg-type]
+
+
+def legacy_checkpoint_identity(path: object) -> bytes:
+    """The identity rdlab 0.2 gave a checkpoint: SHA-256 of the file's bytes (streams written
+    then still name it; decoders accept it beside :func:`checkpoint_identity`)."""
     from pathlib import Path
 
     p = Path(path)  # type: ignore[arg-type]
     if not p.is_file():
         raise FileNotFoundError(f"{p} does not exist")
-    h = hashlib.sha256()
-    with p.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.digest()
+    return file_sha256(p)
 
 
 class GeneratorOutput:
@@ -278,6 +292,8 @@ class GeneratorOutput:
         JSON-ready facts recorded in the header's spec (run name, slope, ...).
     batch_size : int
         Latents passed to ``generator`` at once.
+    legacy_identities : sequence of bytes
+        Identities older rdlab versions gave this generator: streams naming them decode too.
 
     Examples
     --------
@@ -297,6 +313,7 @@ class GeneratorOutput:
         *,
         description: dict[str, Any] | None = None,
         batch_size: int = 4096,
+        legacy_identities: tuple[bytes, ...] = (),
     ) -> None:
         if not callable(generator):
             raise TypeError("generator must be callable")
@@ -306,6 +323,9 @@ class GeneratorOutput:
         if not isinstance(identity, bytes) or len(identity) != 32:
             raise ValueError("identity must be 32 bytes (a SHA-256 digest)")
         self._identity = identity
+        if not all(isinstance(v, bytes) and len(v) == 32 for v in legacy_identities):
+            raise ValueError("legacy_identities must be 32-byte SHA-256 digests")
+        self.legacy_identities = tuple(legacy_identities)
         self.description = dict(description or {})
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
 
@@ -465,6 +485,7 @@ __all__ = [
     "OutputDistribution",
     "checkpoint_identity",
     "gaussian_operating_point",
+    "legacy_checkpoint_identity",
     "output_from_spec",
     "register_output_kind",
 ]

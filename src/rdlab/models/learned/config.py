@@ -21,6 +21,10 @@ from rdlab.core.validation import check_int, check_nonnegative, check_positive
 from rdlab.models.architectures import DATA_FAMILIES, IMAGE_SHAPES
 
 MODES = ("end-to-end", "universal", "refinement")
+MAX_LATENT_DIM = 1 << 16
+"""Most latent dimensions a learned codec may send."""
+MAX_WIDTH = 64.0
+"""Largest channel multiplier (``encoder_width``, ``refine_width``)."""
 PRESETS = ("quick", "paper")
 
 MODEL_FILE = "model"
@@ -88,7 +92,7 @@ class LearnedConfig:
         data_family(self.data)
         check_quantizer(self.quantizer)
         check_gradient(self.gradient)
-        check_int("latent_dim", self.latent_dim, minimum=1)
+        check_int("latent_dim", self.latent_dim, minimum=1, maximum=MAX_LATENT_DIM)
         check_levels(self.levels)
         if not isinstance(self.lam, int | float) or not math.isfinite(self.lam) or self.lam < 0:
             raise ValueError(f"lam must be a finite number >= 0, got {self.lam!r}")
@@ -100,12 +104,17 @@ class LearnedConfig:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.mode == "refinement":
-            check_int("refine_latent_dim", self.refine_latent_dim, minimum=1)
+            check_int(
+                "refine_latent_dim", self.refine_latent_dim, minimum=1, maximum=MAX_LATENT_DIM
+            )
             check_levels(self.refine_levels, "refine_levels")
         elif self.refine_latent_dim or self.refine_levels:
             raise ValueError("refine_latent_dim and refine_levels belong to mode='refinement'")
         for name in ("encoder_width", "refine_width", "sigma", "lr_coder", "lr_critic"):
             check_positive(name, getattr(self, name))
+        for name in ("encoder_width", "refine_width"):
+            if getattr(self, name) > MAX_WIDTH:
+                raise ValueError(f"{name} must be at most {MAX_WIDTH}, got {getattr(self, name)}")
         check_nonnegative("gp_weight", self.gp_weight)
         check_positive("lr_decay_factor", self.lr_decay_factor)
         check_int("epochs", self.epochs, minimum=1)

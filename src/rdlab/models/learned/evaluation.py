@@ -1,8 +1,11 @@
 """Learned codecs after training: the coding model, the codec, and the evaluation.
 
 - :func:`finish_model` fits the factorised categorical model of the sent symbols on the
-  training set and writes ``model.safetensors`` (weights, critic, coding model). The SHA-256 of
-  that file is the model's identity in every bitstream it writes.
+  training set and writes ``model.safetensors`` (weights, critic, coding model) with
+  :func:`rdlab.core.io.write_safetensors`, so the same training gives the same bytes. The
+  model's identity in every bitstream it writes is the SHA-256 of that file's canonical content
+  (:func:`rdlab.coding.rcc.checkpoint_identity`: the file's own SHA-256 when rdlab wrote it);
+  streams of rdlab 0.2, which named the model by its file's SHA-256, still decode.
 - :func:`learned_codec` / :func:`load_learned_codec` give the bitstream codec of a model
   (:class:`~rdlab.coding.learned.QuantizedLatentCodec`, container codec id 2).
 - :func:`evaluate_model` measures on the test split (:class:`LearnedEvaluation`):
@@ -35,7 +38,7 @@ from rdlab.coding.categorical import CategoricalModel, empirical_entropy_bits
 from rdlab.coding.codec import read_stream
 from rdlab.coding.learned import QuantizedLatentCodec
 from rdlab.coding.quantizers import dither
-from rdlab.coding.rcc import checkpoint_identity
+from rdlab.coding.rcc import checkpoint_identity, legacy_checkpoint_identity
 from rdlab.core.io import save_image_grid
 from rdlab.core.results import jsonable
 from rdlab.core.rundir import RunDir
@@ -105,7 +108,12 @@ def finish_model(
 
 
 def learned_codec(
-    model: LearnedModel, coding_model: CategoricalModel, identity: bytes
+    model: LearnedModel,
+    coding_model: CategoricalModel,
+    identity: bytes,
+    *,
+    max_memory_bytes: int | None = None,
+    legacy_identities: tuple[bytes, ...] = (),
 ) -> QuantizedLatentCodec:
     """The bitstream codec of a trained model: its encoder and quantiser(s) as the analysis
     transform, its decoder as the synthesis transform, run in eval mode in batches of
@@ -135,14 +143,16 @@ def learned_codec(
         shape,
         identity,
         check_input=lambda x: check_images("images", x, shape),
+        max_memory_bytes=max_memory_bytes,
+        legacy_identities=legacy_identities,
     )
 
 
 def load_model(
     run: str | Path, device: str = "cpu"
 ) -> tuple[LearnedModel, CategoricalModel, bytes]:
-    """A finished run's networks (eval mode), coding model and identity (SHA-256 of its model
-    file).
+    """A finished run's networks (eval mode), coding model and identity
+    (:func:`~rdlab.coding.rcc.checkpoint_identity` of its model file).
 
     Raises
     ------
@@ -171,9 +181,20 @@ def load_model(
     )
 
 
-def load_learned_codec(run: str | Path, device: str = "cpu") -> QuantizedLatentCodec:
-    """The bitstream codec of a finished learned-codec run (:func:`learned_codec`)."""
-    return learned_codec(*load_model(run, device))
+def load_learned_codec(
+    run: str | Path, device: str = "cpu", *, max_memory_bytes: int | None = None
+) -> QuantizedLatentCodec:
+    """The bitstream codec of a finished learned-codec run (:func:`learned_codec`); it also
+    decodes the streams rdlab 0.2 wrote with the model (named by its file's SHA-256)."""
+    model, coding, identity = load_model(run, device)
+    legacy = legacy_checkpoint_identity(RunDir(run).checkpoint_path(MODEL_FILE))
+    return learned_codec(
+        model,
+        coding,
+        identity,
+        max_memory_bytes=max_memory_bytes,
+        legacy_identities=() if legacy == identity else (legacy,),
+    )
 
 
 def fresh_critic_w1(

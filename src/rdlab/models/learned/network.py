@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rdlab.coding.quantizers import ScalarQuantizer
-from rdlab.core.torch_state import check_device, step_seed
+from rdlab.core.torch_state import build_bounded, check_device, step_seed
 from rdlab.models.architectures import IMAGE_SHAPES, build_critic, build_decoder, build_encoder
 from rdlab.models.learned.config import LearnedConfig
 
@@ -29,14 +29,18 @@ class LearnedModel:
         fam = config.family
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(step_seed(seed, 10**9))
-            self.encoder = build_encoder(fam, config.latent_dim, config.encoder_width)
-            self.refiner = (
-                build_encoder(fam, config.refine_latent_dim, config.refine_width)
-                if config.mode == "refinement"
-                else None
+            self.encoder, self.refiner, self.decoder, self.critic = build_bounded(
+                lambda: (
+                    build_encoder(fam, config.latent_dim, config.encoder_width),
+                    build_encoder(fam, config.refine_latent_dim, config.refine_width)
+                    if config.mode == "refinement"
+                    else None,
+                    build_decoder(fam, config.latent_dim + config.refine_latent_dim),
+                    build_critic(fam),
+                ),
+                f"a learned codec of latent_dim={config.latent_dim}, "
+                f"encoder_width={config.encoder_width}",
             )
-            self.decoder = build_decoder(fam, config.latent_dim + config.refine_latent_dim)
-            self.critic = build_critic(fam)
         for m in self.modules().values():
             m.to(self.device)
         codes = [(config.levels, config.latent_dim)]
