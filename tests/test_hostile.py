@@ -256,3 +256,260 @@ def test_identity_is_the_canonical_content_and_old_streams_still_decode(tmp_path
     )  # fmt: skip
     with pytest.raises(BitstreamError, match=r"written by"):
         again.decode(stranger.encode(x, seed=1))
+
+
+# -- run directories are untrusted input ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def learned_dir(tmp_path_factory):
+    pytest.importorskip("torch")
+    from rdlab.models.learned import learned_run, preset_config
+
+    run = tmp_path_factory.mktemp("runs") / "lc"
+    cfg = preset_config(
+        "quick", "digits", latent_dim=3, levels=3, epochs=1, n_train=128, n_test=32,
+        fresh_critic_steps=0,
+    )  # fmt: skip
+    learned_run(cfg, run, seed=0)
+    return run
+
+
+@pytest.fixture(scope="module")
+def nerd_dir(tmp_path_factory):
+    pytest.importorskip("torch")
+    from rdlab.cli.main import main
+
+    out = tmp_path_factory.mktemp("runs") / "nerd"
+    argv = ["nerd", "--source", "gaussian", "--beta=-1", "--preset", "quick", "--steps", "20",
+            "--n-eval", "64", "--eval-samples", "256", "--no-progress", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    return out / "point-00"
+
+
+def _copy_run(run: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(run, tmp_path / run.name))
+
+
+def _edit_json(path: Path, edit) -> None:
+    path.write_text(edit(json.loads(path.read_text())) if callable(edit) else edit)
+
+
+_DEEP = "[" * 100_000 + "]" * 100_000
+BAD_LEARNED_CONFIGS = {
+    "a list": "[]",
+    "null": "null",
+    "deeply nested": _DEEP,
+    "Infinity": lambda c: json.dumps(c).replace('"sigma": ', '"sigma": Infinity, "x": '),
+    "no config": lambda c: json.dumps({k: v for k, v in c.items() if k != "config"}),
+    "config a list": lambda c: json.dumps({**c, "config": []}),
+    "unknown setting": lambda c: json.dumps({**c, "config": {**c["config"], "x": 1}}),
+    "seed a string": lambda c: json.dumps({**c, "seed": "7"}),
+    "seed 1e30": lambda c: json.dumps({**c, "seed": 10**30}),
+    "latent_dim 1e9": lambda c: json.dumps({**c, "config": {**c["config"], "latent_dim": 10**9}}),
+    "encoder_width 1e9": lambda c: json.dumps(
+        {**c, "config": {**c["config"], "encoder_width": 1e9}}
+    ),
+    "huge": lambda c: " " * (65 << 20) + json.dumps(c),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LEARNED_CONFIGS))
+def test_hostile_learned_run_config_is_a_clear_error(learned_dir, tmp_path, case):
+    from rdlab.models.learned import load_learned_codec
+
+    run = _copy_run(learned_dir, tmp_path)
+    _edit_json(run / "config.json", BAD_LEARNED_CONFIGS[case])
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"config|settings|latent_dim|encoder_width|seed|JSON"):
+        load_learned_codec(run)
+    assert time.perf_counter() - t0 < 5.0
+
+
+BAD_NERD_CONFIGS = {
+    "a list": "[]",
+    "deeply nested": _DEEP,
+    "no architecture": lambda c: json.dumps({k: v for k, v in c.items() if k != "architecture"}),
+    "params a string": lambda c: json.dumps(
+        {**c, "architecture": {**c["architecture"], "params": "ab"}}
+    ),
+    "latent_dim 1e9": lambda c: json.dumps(
+        {**c, "architecture": {**c["architecture"], "latent_dim": 10**9}}
+    ),
+    "width 1e9": lambda c: json.dumps(
+        {**c, "architecture": {**c["architecture"], "params": {"width": 10**9}}}
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_NERD_CONFIGS))
+def test_hostile_nerd_run_config_is_a_clear_error(nerd_dir, tmp_path, case):
+    from rdlab.coding.rcc.nerd import nerd_output
+
+    run = _copy_run(nerd_dir, tmp_path)
+    _edit_json(run / "config.json", BAD_NERD_CONFIGS[case])
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError):
+        nerd_output(run)
+    assert time.perf_counter() - t0 < 5.0
+
+
+@pytest.mark.parametrize("text", ["[]", "null", '{"estimate": {"slope": "x"}}', _DEEP])
+def test_hostile_nerd_results_are_a_clear_error(nerd_dir, tmp_path, text):
+    from rdlab.coding.rcc.nerd import nerd_output
+
+    run = _copy_run(nerd_dir, tmp_path)
+    (run / "results.json").write_text(text)
+    with pytest.raises(ValueError, match=r"results\.json"):
+        nerd_output(run)
+
+
+def test_learned_results_that_are_not_an_object_are_refused(learned_dir, tmp_path):
+    from rdlab.cli.main import main
+
+    run = _copy_run(learned_dir, tmp_path)
+    (run / "results.json").write_text("[]")
+    assert main(["lc", "eval", str(run), "--json"]) == 2
+
+
+@pytest.mark.parametrize(
+    "state, match",
+    [
+        ({}, "lacks step"),
+        ({"step": -1}, "step"),
+        ({"step": "3"}, "step"),
+        ({"step": 1, "history": {}}, "history"),
+        ({"step": 1, "sums": {"rate": "x"}}, "sums"),
+        ({"step": 1, "beta_nats": "inf"}, "beta_nats"),
+    ],
+)
+def test_checkpoint_state_is_checked(tmp_path, state, match):
+    torch = pytest.importorskip("torch")
+    from rdlab.core.rundir import RunDir
+
+    rd = RunDir(tmp_path / "run")
+    rd.save_checkpoint("train", {"w": torch.zeros(2)}, state, architecture={"name": "x"})
+    with pytest.raises(ValueError, match=match):
+        rd.load_checkpoint("train", required=("step",))
+
+
+def test_build_bounded_sizes_on_the_meta_device_first():
+    torch = pytest.importorskip("torch")
+    from rdlab.core.torch_state import build_bounded
+
+    state = torch.random.get_rng_state()
+    with pytest.raises(ValueError, match=r"net .* over the limit"):
+        build_bounded(lambda: torch.nn.Linear(1 << 16, 1 << 16), "net", max_parameters=1 << 20)
+    with pytest.raises(ValueError, match=r"net cannot be built"):
+        build_bounded(lambda: torch.nn.Linear(-1, 2), "net")
+    assert torch.equal(state, torch.random.get_rng_state())  # the probe leaves it alone
+    torch.manual_seed(0)
+    a = build_bounded(lambda: torch.nn.Linear(3, 2), "net")
+    torch.manual_seed(0)
+    assert torch.equal(a.weight, torch.nn.Linear(3, 2).weight)
+
+
+# -- the command line: one line, exit 2 -----------------------------------------------------------
+@pytest.fixture
+def bad_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    np.savez("a.npz", x=np.zeros((3, 4)))
+    np.save("g.npy", rng.normal(size=(3, 20)))
+    np.save("q.npy", rng.normal(size=(20, 4)))
+    Path("zero.npy").write_bytes(b"")
+    Path("afile").write_text("mine")
+    return tmp_path
+
+
+CLI_REPRODUCERS = [
+    ["rd", "gaussian", "--var", "4,2,1", "--points", "5", "--rate=1e6"],
+    ["rd", "gaussian", "--var", "1", "--distortion=1e-320"],
+    ["rd", "gaussian", "--var", "1", "--points=100000000"],
+    ["ecot", "gaussian", "--mx=1e308"],
+    ["rcc", "encode", "--q", "gaussian20", "--distortion", "0.5", "a.npz", "o.rdl"],
+    ["rcc", "encode", "--q", "gaussian20", "--distortion", "0.5", "zero.npy", "o.rdl"],
+    ["rcc", "encode", "--q", "gaussian20", "--distortion", "0.5", "g.npy", "afile/o.rdl"],
+    ["rd", "discrete", "--pmf", "zero.npy", "--distortion", "zero.npy"],
+    ["rd", "gaussian", "--var", "1", "--plot", "afile/x.png"],
+    ["rd", "gaussian", "--var", "1", "--plot", "."],
+    ["sample", "--source", "gaussian20", "--n", "3", "--seed", "0", "afile/x.npy"],
+    [
+        "retrieval",
+        "eval",
+        "--queries",
+        "zero.npy",
+        "--docs",
+        "q.npy",
+        "--modalities",
+        "2,2",
+        "--bits",
+        "4",
+    ],
+    [
+        "retrieval",
+        "eval",
+        "--queries",
+        "a.npz",
+        "--docs",
+        "q.npy",
+        "--modalities",
+        "2,2",
+        "--bits",
+        "4",
+    ],
+    ["lc", "train", "--latent-dim=100000000", "--out", "r"],
+    ["lc", "train", "--encoder-width=1e9", "--out", "r"],
+    ["lc", "train", "--out", "afile/r"],
+    ["nerd", "--source", "gaussian20", "--D", "1", "--out", "afile/r"],
+]
+
+
+@pytest.mark.parametrize("argv", CLI_REPRODUCERS, ids=" ".join)
+def test_bad_command_lines_are_one_line_and_exit_2(bad_files, capsys, argv):
+    from rdlab.cli.main import main
+
+    t0 = time.perf_counter()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rdlab: error: ") and err.count("\n") == 1, err
+    assert time.perf_counter() - t0 < 10.0
+    assert Path("afile").read_text() == "mine"
+
+
+def test_bad_model_inputs_and_outputs(bad_files, learned_dir, capsys):
+    from rdlab.cli.main import main
+    from rdlab.models.learned import load_split
+
+    model = ["--model", str(learned_dir)]
+    assert main(["lc", "encode", *model, "zero.npy", "o.rdl"]) == 2
+    np.save("d.npy", load_split("digits", "test", n=4)[:, 0])  # (n, H, W): one channel
+    assert main(["lc", "encode", *model, "d.npy", "d.rdl"]) == 0
+    assert main(["lc", "decode", *model, "d.rdl", "recon.bin"]) == 2
+    assert not list(bad_files.glob("recon*")) and not list(bad_files.glob(".recon*"))
+    capsys.readouterr()
+    assert main(["lc", "decode", *model, "d.rdl", "recon.npy"]) == 0
+    assert sorted(p.name for p in bad_files.glob("*recon*")) == ["recon.npy"]
+    assert np.load("recon.npy").shape == (4, 1, 8, 8)
+
+
+def test_outputs_get_the_users_umask(tmp_path):
+    import os
+
+    from rdlab.core.io import save_npy_atomic, write_bytes_atomic
+
+    old = os.umask(0o022)
+    try:
+        a = save_npy_atomic(tmp_path / "a.npy", np.zeros(3))
+        b = write_bytes_atomic(tmp_path / "b.rdl", b"x")
+        os.umask(0o077)
+        c = write_bytes_atomic(tmp_path / "c.rdl", b"x")
+        os.chmod(b, 0o640)
+        write_bytes_atomic(b, b"y")  # replacing keeps the file's mode
+    finally:
+        os.umask(old)
+    assert a == tmp_path / "a.npy" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.npy", "b.rdl", "c.rdl",
+    ]  # fmt: skip
+    assert (a.stat().st_mode & 0o777, b.stat().st_mode & 0o777) == (0o644, 0o640)
+    assert c.stat().st_mode & 0o777 == 0o600

@@ -563,7 +563,7 @@ def test_cli_bound_table_rate_and_plot(cli, capsys, tmp_path):
         (["--corpus", "10", "--rate", "-1"], "rate_bits must be in"),
         (["--corpus", "10", "--rate", "1", "--max-distortion", "0.2"], "at most one of"),
         (["--corpus", "10", "--max-distortion", "2"], "max_distortion must be in"),
-        (["--corpus", "10", "--points", "1"], "n_points must be >= 2"),
+        (["--corpus", "10", "--points", "1"], "--points must be >= 2"),
     ],
 )
 def test_cli_bad_input(cli, capsys, argv, match):

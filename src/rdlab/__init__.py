@@ -19,7 +19,7 @@ from rdlab.core import (
     squared_lp,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.3.0.dev0"
 
 __all__ = [
     "RDCurve",

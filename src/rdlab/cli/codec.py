@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rdlab.cli.common import emit_json
-from rdlab.core.io import check_writable, save_npy_atomic, write_bytes_atomic
+from rdlab.core.io import check_writable, read_npy, save_npy_atomic, write_bytes_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -167,16 +167,7 @@ def load_array(path: str) -> np.ndarray:
         from rdlab.sources.user_data import load_data
 
         return load_data(p).array
-    if not p.is_file():
-        raise FileNotFoundError(f"{p} does not exist")
-    try:
-        x = np.load(p, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise ValueError(f"{p} is not a .npy array file ({exc})") from None
-    if not isinstance(x, np.ndarray) or not (
-        np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)
-    ):
-        raise ValueError(f"{p} must hold a real numeric .npy array, got {type(x).__name__}")
+    x = read_npy(p)
     if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError(f"{p} must hold at least one sample, got shape {x.shape}")
     return x

@@ -13,6 +13,7 @@ from rdlab.core.glossary import check_keys
 from rdlab.core.io import check_writable, write_figure
 from rdlab.core.results import RDCurve, jsonable
 from rdlab.core.table import format_table
+from rdlab.core.validation import check_int
 
 
 def emit_json(obj: dict[str, Any], where: str = "rdlab --json") -> None:
@@ -24,6 +25,15 @@ def emit_json(obj: dict[str, Any], where: str = "rdlab --json") -> None:
 
 
 IMAGE_SOURCES = ("mnist", "fmnist", "svhn", "digits")
+
+#: The most points a curve command computes (``--points``, ``--levels``): beyond, a plot or a
+#: table gains nothing and a typo (``--points 100000000``) would run for minutes.
+MAX_POINTS = 10_000
+
+
+def check_points(name: str, value: object, minimum: int = 2) -> int:
+    """``value`` as an int in ``[minimum, MAX_POINTS]``; a clear error naming ``name`` otherwise."""
+    return check_int(name, value, minimum=minimum, maximum=MAX_POINTS)
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:

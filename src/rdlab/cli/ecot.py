@@ -20,11 +20,9 @@ import argparse
 
 import numpy as np
 
-from rdlab.cli.common import add_output_arguments, emit_curves
+from rdlab.cli.common import add_output_arguments, check_points, emit_curves
 from rdlab.core.results import RDCurve, RDPoint
 from rdlab.core.validation import check_int, check_nonnegative
-
-MAX_POINTS = 10_000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -76,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _rate_grid(args: argparse.Namespace) -> np.ndarray:
     rmax = check_nonnegative("--rate-max", args.rate_max)
-    n = check_int("--points", args.points, minimum=2, maximum=MAX_POINTS)
+    n = check_points("--points", args.points)
     return np.linspace(0.0, rmax, n)
 
 
@@ -199,7 +197,7 @@ def _run_uniform(args: argparse.Namespace) -> int:
     from rdlab.theory.ecot import uniform_ncr_upper_bound, uniform_w2_squared
 
     w2 = uniform_w2_squared(args.a, args.b)  # validates a, b
-    n = check_int("--levels", args.levels, minimum=1, maximum=MAX_POINTS)
+    n = check_points("--levels", args.levels, minimum=1)
     levels = np.arange(1, n + 1)
     vals = [uniform_ncr_upper_bound(args.a, args.b, int(k)) for k in levels]
     curve = _curve(np.log2(levels), vals, "upper bound (44), R = log2 N", "closed-form")

@@ -210,7 +210,7 @@ def _print_point(args: argparse.Namespace, res: dict, header: dict) -> None:
 
 def _eval(args: argparse.Namespace) -> int:
     from rdlab.core.rundir import RunDir
-    from rdlab.models.learned import evaluate_model, load_model
+    from rdlab.models.learned import evaluate_model, load_model, run_settings
 
     rd = RunDir(args.run)
     if args.recompute or not rd.results_path.exists():
@@ -218,7 +218,7 @@ def _eval(args: argparse.Namespace) -> int:
         res = evaluate_model(
             model,
             rd,
-            seed=int(rd.read_config().get("seed", 0)),
+            seed=run_settings(rd.read_config(), rd.path)[1],
             data_dir=args.data_dir,
             fresh_critic_steps=args.fresh_critic_steps,
         ).to_dict()

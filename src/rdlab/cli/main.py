@@ -2,8 +2,9 @@
 
 Subcommands live in modules listed in :data:`COMMAND_MODULES`; each module defines
 ``register(subparsers)`` which adds its parser and sets ``func`` (``func(args) -> int``).
-Bad input (``ValueError``, ``TypeError``, ``FileExistsError``, ``FileNotFoundError``) becomes a
-one-line message on stderr and exit code 2, never a traceback.
+Bad input (``ValueError``, ``TypeError``, ``OverflowError``, any ``OSError`` such as a missing
+file, an existing output or an output path under a regular file) and allocation failures become
+a one-line message on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.demo",
 )
 
-USER_ERRORS = (ValueError, TypeError, FileExistsError, FileNotFoundError, IsADirectoryError)
+USER_ERRORS = (ValueError, TypeError, OverflowError, OSError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,12 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        raise  # the reader went away: entry_point stops quietly
     except USER_ERRORS as exc:
-        print(f"rdlab: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     except MemoryError as exc:
-        print(f"rdlab: error: out of memory: {exc}", file=sys.stderr)
-        return 2
+        return _fail(f"out of memory: {exc}")
+    except RuntimeError as exc:
+        # torch reports a failed allocation as a RuntimeError (OutOfMemoryError on a GPU)
+        if type(exc).__name__ == "OutOfMemoryError" or "can't allocate memory" in str(exc):
+            return _fail(f"out of memory: {exc}")
+        raise
+
+
+def _fail(message: str) -> int:
+    """Print ``message`` as one line on stderr; return exit code 2."""
+    line = " ".join(message.split())
+    print(f"rdlab: error: {line}", file=sys.stderr)
+    return 2
 
 
 def entry_point() -> None:  # pragma: no cover - console-script shim

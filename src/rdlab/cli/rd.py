@@ -10,10 +10,12 @@ import numpy as np
 from rdlab.cli.common import (
     add_output_arguments,
     add_source_arguments,
+    check_points,
     emit_curves,
     parse_float_list,
     source_from_args,
 )
+from rdlab.core.io import read_npy
 from rdlab.core.results import RDCurve, RDPoint
 from rdlab.core.validation import check_int
 
@@ -139,7 +141,7 @@ def _run_gaussian(args: argparse.Namespace) -> int:
         pt = RDPoint(rate_bits=wf.rate_bits, distortion=wf.distortion, slope=wf.slope)
         curve = RDCurve((pt,), label="Gaussian R(D), closed form")
     else:
-        curve = gaussian_rd_curve(variances, check_int("--points", args.points, minimum=2))
+        curve = gaussian_rd_curve(variances, check_points("--points", args.points))
     emit_curves([curve], args, header=header, xlabel="distortion (squared error)")
     return 0
 
@@ -160,7 +162,7 @@ def _run_bernoulli(args: argparse.Namespace) -> int:
                 (RDPoint(rate_bits=float(r), distortion=args.distortion),), label="closed form"
             )
         else:
-            curve = bernoulli_rd_curve(args.p, check_int("--points", args.points, minimum=2))
+            curve = bernoulli_rd_curve(args.p, check_points("--points", args.points))
     else:
         from rdlab.sources.base import BernoulliSource
 
@@ -177,10 +179,7 @@ def load_array(path: str, name: str) -> np.ndarray:
     if not p.is_file():
         raise FileNotFoundError(f"{name}: no such file {path}")
     if p.suffix == ".npy":
-        try:
-            return np.load(p, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{name}: cannot read {path} as .npy ({exc})") from None
+        return read_npy(p, name)
     try:
         text = p.read_text().replace(",", " ")
         rows = [
@@ -207,7 +206,7 @@ def _blahut_arimoto_curve(pmf, dist, points, target, slope, tol_bits) -> RDCurve
     return rate_distortion_curve(
         pmf,
         dist,
-        n_points=check_int("--points", points, minimum=2),
+        n_points=check_points("--points", points),
         tol_bits=tol_bits,
         progress=True,
     )
@@ -236,7 +235,7 @@ def _run_empirical(args: argparse.Namespace) -> int:
         x = source.sample(check_int("--n-samples", args.n_samples, minimum=2), seed=args.seed)
     curve = empirical_rate_distortion_curve(
         x,
-        n_points=check_int("--points", args.points, minimum=2),
+        n_points=check_points("--points", args.points),
         tol_bits=args.tol_bits,
         progress=not args.json,
     )

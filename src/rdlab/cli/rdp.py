@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rdlab.cli.common import add_output_arguments, emit_curves, parse_float_list
+from rdlab.cli.common import add_output_arguments, check_points, emit_curves, parse_float_list
 from rdlab.core.io import check_writable, write_figure
 from rdlab.core.results import RDCurve
 from rdlab.theory.rdp import PERCEPTION_MEASURES, gaussian_dp_curve
@@ -82,7 +82,7 @@ def _run_gaussian(args: argparse.Namespace) -> int:
         gaussian_dp_curve(
             r,
             args.var,
-            args.points,
+            check_points("--points", args.points),
             perception_measure=args.perception,
             max_perception=args.max_perception,
         )

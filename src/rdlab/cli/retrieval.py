@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
-from rdlab.cli.common import add_output_arguments, emit_curves, emit_json
+from rdlab.cli.common import add_output_arguments, check_points, emit_curves, emit_json
+from rdlab.core.io import read_npy
 from rdlab.core.results import RDCurve, RDPoint
 from rdlab.core.validation import check_int
 
@@ -139,7 +139,11 @@ def _run_bound(args: argparse.Namespace) -> int:
         curves = [RDCurve(points=(point,), label=f"ranking Fano bound, N={n}")]
     else:
         max_d = zero_from if args.max_distortion is None else args.max_distortion
-        curves = [ranking_fano_curve(n, n_points=args.points, max_distortion=max_d)]
+        curves = [
+            ranking_fano_curve(
+                n, n_points=check_points("--points", args.points), max_distortion=max_d
+            )
+        ]
     emit_curves(
         curves,
         args,
@@ -248,18 +252,6 @@ def _run_synthetic(args: argparse.Namespace) -> int:
     return _emit_result(res, header, args)
 
 
-def _load_array(path: str, name: str):
-    import numpy as np
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{name}: no such file {path}")
-    try:
-        return np.load(p, allow_pickle=False)
-    except ValueError as exc:
-        raise ValueError(f"{name}: cannot read {path} as a .npy array ({exc})") from None
-
-
 def _run_eval(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -269,8 +261,8 @@ def _run_eval(args: argparse.Namespace) -> int:
     from rdlab.models.retrieval import evaluate_methods
 
     torch.set_num_threads(1)
-    docs = check_embeddings("--docs", _load_array(args.docs, "--docs"))
-    queries = check_embeddings("--queries", _load_array(args.queries, "--queries"))
+    docs = check_embeddings("--docs", read_npy(args.docs, "--docs"))
+    queries = check_embeddings("--queries", read_npy(args.queries, "--queries"))
     if queries.shape[1] != docs.shape[1]:
         raise ValueError(
             f"--queries have dimension {queries.shape[1]} but --docs have {docs.shape[1]}"
@@ -278,7 +270,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     dims = check_modality_dims(_int_list(args.modalities, "--modalities"), docs.shape[1])
     n_q, n_d = queries.shape[0], docs.shape[0]
     if args.relevant:
-        rel = np.asarray(_load_array(args.relevant, "--relevant"))
+        rel = np.asarray(read_npy(args.relevant, "--relevant"))
         if rel.shape != (n_q,) or not np.issubdtype(rel.dtype, np.integer):
             raise ValueError(f"--relevant must hold {n_q} integer indices, got {rel.shape}")
         if rel.min() < 0 or rel.max() >= n_d:

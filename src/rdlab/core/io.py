@@ -20,11 +20,27 @@ from rdlab.core.results import jsonable
 
 
 def check_writable(path: str | os.PathLike, *, overwrite: bool, flag: str = "--force") -> Path:
-    """Refuse to clobber an existing file unless ``overwrite``; return the path."""
+    """Refuse to clobber an existing file unless ``overwrite``; return the path.
+
+    Also refuses, before any work is done, a path that is a folder or lies under a regular
+    file (``NotADirectoryError``/``IsADirectoryError`` naming the culprit).
+    """
     p = Path(path)
+    check_parent(p)
+    if p.is_dir():
+        raise IsADirectoryError(f"{p} is a folder; give a file name")
     if p.exists() and not overwrite:
         raise FileExistsError(f"{p} exists; pass {flag} to overwrite it")
     return p
+
+
+def check_parent(path: str | os.PathLike) -> None:
+    """Raise ``NotADirectoryError`` if a parent of ``path`` exists and is not a folder."""
+    for parent in Path(path).parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"cannot write {path}: {parent} is not a folder")
+            return
 
 
 def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None]) -> Path:
@@ -35,6 +51,7 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None]) -> Pat
     ``writer`` fails.
     """
     dest = Path(path)
+    check_parent(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{dest.name}.", suffix=f".tmp{dest.suffix}", dir=dest.parent
@@ -82,6 +99,97 @@ def save_npy_atomic(path: str | os.PathLike, array: Any) -> Path:
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     text = json.dumps(jsonable(obj), indent=2, sort_keys=False) + "\n"
     return atomic_write(path, lambda p: p.write_text(text))
+
+
+MAX_JSON_BYTES = 1 << 26
+"""Largest JSON file rdlab reads from a run directory (64 MiB)."""
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of lists and objects rdlab accepts in a JSON file it reads."""
+
+
+def parse_json_object(text: str | bytes, what: str) -> dict[str, Any]:
+    """``text`` as a JSON object, treated as untrusted: at most :data:`MAX_JSON_BYTES`, nesting
+    at most :data:`MAX_JSON_DEPTH`, no NaN or Infinity, an object at the top.
+
+    Raises
+    ------
+    ValueError
+        Any of these broken, naming ``what`` (a file, a metadata field).
+    """
+    raw = text.encode() if isinstance(text, str) else bytes(text)
+    if len(raw) > MAX_JSON_BYTES:
+        raise ValueError(f"{what} is {len(raw)} bytes of JSON, over the limit of {MAX_JSON_BYTES}")
+    b = np.frombuffer(raw, dtype=np.uint8)
+    opens = (b == ord("[")) | (b == ord("{"))
+    closes = (b == ord("]")) | (b == ord("}"))
+    if b.size and int(np.cumsum(opens.astype(np.int64) - closes).max()) > MAX_JSON_DEPTH:
+        raise ValueError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a number")
+
+    try:
+        obj = json.loads(raw.decode("utf-8"), parse_constant=no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{what} is not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{what} must hold a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object in the file ``path`` (:func:`parse_json_object`).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Too large, too deep, not JSON, NaN / Infinity, or not an object.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} is missing")
+    if p.stat().st_size > MAX_JSON_BYTES:
+        raise ValueError(f"{p} is larger than {MAX_JSON_BYTES} bytes: not an rdlab JSON file")
+    return parse_json_object(p.read_bytes(), str(p))
+
+
+def read_npy(path: str | os.PathLike, name: str | None = None) -> np.ndarray:
+    """The real numeric array of a ``.npy`` file, never unpickled.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (one array, as ``np.save`` writes; not an ``.npz`` archive).
+    name : str, optional
+        How errors name it (an option such as ``--queries``); the path by default.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Empty, truncated or not a ``.npy`` file, an ``.npz`` archive, or an array that is not
+        of real numbers (object, string, complex or structured).
+    """
+    p = Path(path)
+    what = str(p) if name is None else f"{name} ({p})"
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} does not exist")
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{what} is not a .npy array file ({exc})") from None
+    if not isinstance(arr, np.ndarray):
+        arr.close()
+        raise ValueError(f"{what} is an .npz archive; save one array with np.save")
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise ValueError(f"{what} must hold real numbers, got dtype {arr.dtype}")
+    return arr
 
 
 def headless_pyplot() -> Any:
@@ -227,13 +335,19 @@ def safetensors_digest(arrays: Mapping[str, Any], metadata: Mapping[str, str] | 
     return h.digest()
 
 
-def file_sha256(path: str | os.PathLike) -> bytes:
-    """SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
+def hash_file(path: str | os.PathLike, h: Any = None) -> Any:
+    """Feed a file's bytes to the hashlib object ``h`` (a new SHA-256 when None), in 1 MiB
+    blocks; return ``h``."""
+    h = hashlib.sha256() if h is None else h
     with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    return h.digest()
+    return h
+
+
+def file_sha256(path: str | os.PathLike) -> bytes:
+    """SHA-256 of a file's bytes."""
+    return hash_file(path).digest()
 
 
 def safetensors_file_digest(path: str | os.PathLike) -> bytes:

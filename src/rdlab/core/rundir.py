@@ -25,11 +25,17 @@ torch and safetensors are imported by the checkpoint methods only.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
-from rdlab.core.io import write_json_atomic, write_safetensors
+from rdlab.core.io import (
+    parse_json_object,
+    read_json_object,
+    write_json_atomic,
+    write_safetensors,
+)
 from rdlab.core.results import jsonable
 
 CHECKPOINT_FORMAT = "rdlab-checkpoint"
@@ -170,18 +176,16 @@ class RunDir:
         return self.path / name
 
     def read_config(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.config_path.read_text())
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{self.config_path} is missing") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{self.config_path} is not valid JSON ({exc})") from None
+        """The run's ``config.json``, checked as untrusted input
+        (:func:`rdlab.core.io.read_json_object`: a JSON object of bounded size and depth)."""
+        return read_json_object(self.config_path)
 
     def write_results(self, results: dict[str, Any]) -> None:
         write_json_atomic(self.results_path, results)
 
     def read_results(self) -> dict[str, Any]:
-        return json.loads(self.results_path.read_text())
+        """The run's ``results.json``, checked like :meth:`read_config`."""
+        return read_json_object(self.results_path)
 
     # -- checkpoints ---------------------------------------------------------------------------
 
@@ -218,17 +222,25 @@ class RunDir:
         return write_safetensors(self.checkpoint_path(name), arrays, meta)
 
     def load_checkpoint(
-        self, name: str, *, architecture: dict[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        architecture: dict[str, Any] | None = None,
+        required: tuple[str, ...] = (),
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Read a checkpoint; return ``(tensors, metadata)``.
+
+        The metadata is untrusted input: the training-state fields rdlab writes are checked
+        where present (``step`` an int >= 0, ``history`` a list, ``sums`` an object of numbers,
+        ``beta_nats`` null or a finite number), and the keys in ``required`` must be present.
 
         Raises
         ------
         FileNotFoundError
             No such checkpoint.
         ValueError
-            Not an rdlab checkpoint, an unknown version, a corrupted file, or (with
-            ``architecture``) one written by a different architecture.
+            Not an rdlab checkpoint, an unknown version, a corrupted file, metadata that breaks
+            the rules above, or (with ``architecture``) one written by a different architecture.
         """
         from safetensors import safe_open
 
@@ -248,15 +260,35 @@ class RunDir:
                 f"{path} has checkpoint version {meta.get('version')!r}; this rdlab reads "
                 f"version {CHECKPOINT_VERSION}"
             )
-        stored = json.loads(meta.get("architecture", "null"))
+        stored = parse_json_object(meta.get("architecture", "{}"), f"{path}: architecture")
         if architecture is not None and stored != _canonical(architecture):
             raise ValueError(
                 f"{path} was written by architecture {json.dumps(stored, sort_keys=True)}, "
                 f"not {json.dumps(_canonical(architecture), sort_keys=True)}"
             )
-        state = json.loads(meta.get("state", "{}"))
+        state = parse_json_object(meta.get("state", "{}"), f"{path}: state")
+        _check_state(state, required, path)
         state["architecture"] = stored
         return tensors, state
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_state(state: dict[str, Any], required: tuple[str, ...], path: Path) -> None:
+    missing = [k for k in required if k not in state]
+    if missing:
+        raise ValueError(f"{path}: the checkpoint's state lacks {', '.join(missing)}")
+    checks = {
+        "step": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "history": lambda v: isinstance(v, list),
+        "sums": lambda v: isinstance(v, dict) and all(_is_number(x) for x in v.values()),
+        "beta_nats": lambda v: v is None or v == "None" or _is_number(v),
+    }
+    for key, ok in checks.items():
+        if key in state and not ok(state[key]):
+            raise ValueError(f"{path}: invalid {key!r} in the checkpoint's state")
 
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "RunDir"]

@@ -83,8 +83,6 @@ def load_optimizer_tensors(opt: Any, tensors: dict[str, Any], prefix: str = "opt
         opt.state[params[i]][key] = val.clone()
 
 
-
-
 def build_bounded(build: Callable[[], Any], what: str, max_parameters: int = MAX_PARAMETERS) -> Any:
     """``build()`` (a torch module, or a tuple or list of them), once its parameter count is
     known to be at most ``max_parameters``: it is first built on the ``meta`` device, which

@@ -1365,7 +1365,9 @@ def nerd_point(
         rd = RunDir(run_dir)
         resumed = rd.open(run_config, resume=resume, overwrite=overwrite)
         if resumed and rd.has_checkpoint("generator"):
-            tensors, meta = rd.load_checkpoint("generator", architecture=generator.architecture)
+            tensors, meta = rd.load_checkpoint(
+                "generator", architecture=generator.architecture, required=("step",)
+            )
             weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
             try:
                 generator.load_state_dict(weights, strict=True)

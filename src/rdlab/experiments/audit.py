@@ -39,6 +39,7 @@ import numpy as np
 
 from rdlab.coding.index_coding import rcc_guarantee_bits
 from rdlab.core.distortion import check_distortion_measure, convert_distortion
+from rdlab.core.io import read_json_object
 from rdlab.core.results import jsonable
 from rdlab.core.validation import check_int
 
@@ -127,11 +128,8 @@ def run_point(run: str | Path) -> CodecPoint:
     p = Path(run) / "results.json"
     if not p.is_file():
         raise FileNotFoundError(f"{run} holds no results.json (a finished rdlab codec run?)")
-    try:
-        res = json.loads(p.read_text())
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"{p} is not valid JSON ({exc})") from None
-    if not isinstance(res, dict) or res.get("rate_bits") is None:
+    res = read_json_object(p)
+    if res.get("rate_bits") is None:
         raise ValueError(f"{p} records no rate_bits of a bitstream")
     return CodecPoint(
         label=Path(run).name,

@@ -17,7 +17,6 @@ stream's model identity, or the codec rebuilt from the header where the stream n
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from rdlab.coding.codec import Codec, decoder_for, read_stream
 from rdlab.coding.container import BitstreamError
 from rdlab.coding.pq import PQCodec, ProductQuantizer
 from rdlab.coding.rcc import RCCCodec, default_n_candidates
+from rdlab.core.io import read_json_object
 
 RCC_PREFIX = "rcc:"
 """``rcc:SOURCE`` names reverse channel coding with a closed-form Gaussian output law."""
@@ -37,13 +37,10 @@ def _run_kind(path: Path) -> str:
         if any(path.glob("point-*/generator.safetensors")):
             return "nerd"
         raise FileNotFoundError(f"{path} is not a run directory (no config.json)")
-    try:
-        cfg = json.loads(config.read_text())
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ValueError(f"{config} is not valid JSON ({exc})") from None
-    if isinstance(cfg, dict) and cfg.get("kind") == "learned-codec":
+    cfg = read_json_object(config)
+    if cfg.get("kind") == "learned-codec":
         return "learned"
-    if isinstance(cfg, dict) and cfg.get("estimator") == "nerd":
+    if cfg.get("estimator") == "nerd":
         return "nerd"
     raise ValueError(f"{path} is neither a learned-codec run nor a NERD run")
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from rdlab.core.io import hash_file, read_npy
 from rdlab.core.validation import check_int
 from rdlab.sources.base import Source
 
@@ -87,14 +88,6 @@ def _bad(path: Path, why: str) -> ValueError:
     return ValueError(f"{path}: {why}")
 
 
-def _file_sha256(path: Path, h: Any = None) -> Any:
-    h = h or hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h
-
-
 def as_samples(array: object, path: str | os.PathLike = "data") -> tuple[str, np.ndarray]:
     """``(kind, array)`` of a raw array under the convention of the module docstring.
 
@@ -138,14 +131,9 @@ def as_samples(array: object, path: str | os.PathLike = "data") -> tuple[str, np
 
 
 def _load_npy(path: Path) -> UserData:
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise _bad(path, f"is not a .npy array file ({exc})") from None
-    if not isinstance(array, np.ndarray):
-        raise _bad(path, "is not a .npy array file (an .npz archive? save one array with np.save)")
+    array = read_npy(path)
     kind, arr = as_samples(array, path)
-    return UserData(str(path), kind, arr, _file_sha256(path).hexdigest())
+    return UserData(str(path), kind, arr, hash_file(path).hexdigest())
 
 
 def _load_folder(path: Path) -> UserData:
@@ -178,7 +166,7 @@ def _load_folder(path: Path) -> UserData:
             )
         images.append(arr if arr.ndim == 3 else arr[:, :, None])
         h.update(f.name.encode() + b"\0")
-        _file_sha256(f, h)
+        hash_file(f, h)
     stacked = np.moveaxis(np.stack(images), -1, 1)
     kind, arr = as_samples(stacked, path)
     return UserData(str(path), kind, arr, h.hexdigest())

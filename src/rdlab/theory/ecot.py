@@ -530,11 +530,22 @@ def uniform_ncr_upper_bound_rate(a: float, b: float, rate: object) -> float | np
 # --------------------------------------------------------------------------------------------
 
 
+MAX_GAUSSIAN_PARAMETER = 1e150
+"""Largest magnitude of a Gaussian's mean or standard deviation (squares stay finite)."""
+
+
 def _gauss_args(
     mx: object, sx: object, my: object, sy: object
 ) -> tuple[float, float, float, float]:
     mxv, myv = check_real("mx", mx), check_real("my", my)
     sxv, syv = check_positive("sx", sx), check_positive("sy", sy)
+    # every distortion below is a sum of squares of these: keep it a finite float
+    for name, v in (("mx", mxv), ("my", myv), ("sx", sxv), ("sy", syv)):
+        if abs(v) > MAX_GAUSSIAN_PARAMETER:
+            raise ValueError(
+                f"{name} must be at most {MAX_GAUSSIAN_PARAMETER:g} in magnitude (squared "
+                f"distortions overflow double precision beyond), got {v:g}"
+            )
     return mxv, sxv, myv, syv
 
 

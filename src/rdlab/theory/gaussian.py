@@ -19,6 +19,7 @@ Slopes are dR/dD in bits per unit of squared error: :math:`-1/(2 t \ln 2)` on th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,7 +131,15 @@ class WaterFilling:
         return self.variances > self.water_level
 
 
-def _finish(variances: np.ndarray, level: float) -> WaterFilling:
+def _finish(variances: np.ndarray, level: float, what: str = "") -> WaterFilling:
+    if not (level >= np.finfo(np.float64).tiny and math.isfinite(-LOG2E / (2.0 * level))):
+        # the level underflows (a rate of thousands of bits, a subnormal distortion): the
+        # slope and the rates would be infinite or 0/0
+        raise ValueError(
+            f"{what} is beyond double precision: the water level would be {level:.3g} "
+            f"(at most about {-math.log2(np.finfo(np.float64).tiny) / 2:.0f} bits per "
+            "component, distortions of at least 2.2e-308 per component)"
+        )
     d_i = np.minimum(level, variances)
     with np.errstate(divide="ignore"):
         r_i = np.where(variances > level, 0.5 * np.log2(variances / level), 0.0)
@@ -180,7 +189,7 @@ def reverse_water_filling(variances: object, distortion: float) -> WaterFilling:
         t = (d - below[k]) / (m - k)
         lo = srt[k - 1] if k > 0 else 0.0
         if lo <= t <= srt[k]:
-            return _finish(s, float(t))
+            return _finish(s, float(t), f"distortion {d:g}")
     raise RuntimeError("reverse water-filling found no level")  # pragma: no cover
 
 
@@ -205,7 +214,7 @@ def reverse_water_filling_at_rate(variances: object, rate_bits: float) -> WaterF
         t = float(np.exp2((logs[k - 1] - 2.0 * r) / k))
         nxt = srt[k] if k < srt.size else 0.0
         if nxt <= t <= srt[k - 1]:
-            return _finish(s, t)
+            return _finish(s, t, f"rate_bits {r:g}")
     raise RuntimeError("reverse water-filling found no level")  # pragma: no cover
 
 

@@ -34,6 +34,7 @@ from rdlab.coding.rcc.output import (
     checkpoint_identity,
     legacy_checkpoint_identity,
 )
+from rdlab.core.io import read_json_object
 
 CHECKPOINT_NAME = "generator"
 """Stem of the checkpoint that :func:`rdlab.estimators.nerd.nerd_point` writes."""
@@ -44,13 +45,7 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise FileNotFoundError(
             f"{path} is missing: {path.parent} is not a finished NERD run directory"
         )
-    try:
-        obj = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"{path} does not hold a JSON object")
-    return obj
+    return read_json_object(path)
 
 
 def _run_slope_and_rate(results: dict[str, Any], path: Path) -> tuple[float, float]:
@@ -144,7 +139,7 @@ def nerd_output(run_dir: str | Path) -> tuple[GeneratorOutput, float, float]:
         module = make_generator(
             arch["name"], arch["output_shape"], arch["latent_dim"], **dict(arch.get("params", {}))
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path / 'config.json'}: invalid architecture ({exc})") from None
     rd = RunDir(path)
     ckpt = rd.checkpoint_path(CHECKPOINT_NAME)

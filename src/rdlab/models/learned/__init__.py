@@ -23,6 +23,7 @@ from rdlab.models.learned.config import (
     is_user_data,
     load_split,
     preset_config,
+    run_settings,
     split_images,
 )
 from rdlab.models.learned.evaluation import (
@@ -69,6 +70,7 @@ __all__ = [
     "load_model",
     "load_split",
     "preset_config",
+    "run_settings",
     "split_images",
     "steps_per_epoch",
     "train_model",

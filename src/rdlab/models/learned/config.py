@@ -178,6 +178,10 @@ class LearnedConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LearnedConfig:
+        if not isinstance(d, dict):
+            raise ValueError(
+                f"learned-codec settings must be a JSON object, got {type(d).__name__}"
+            )
         d = dict(d)
         for key in ("betas_coder", "betas_critic", "lr_decay_epochs"):
             if key in d:
@@ -187,6 +191,32 @@ class LearnedConfig:
         if unknown:
             raise ValueError(f"unknown learned-codec settings: {', '.join(unknown)}")
         return cls(**d)
+
+
+def run_settings(cfg_all: dict[str, Any], where: str | Path) -> tuple[LearnedConfig, int]:
+    """The settings and seed of a learned-codec run from its ``config.json`` (as read by
+    :meth:`~rdlab.core.rundir.RunDir.read_config`), checked: a run directory is untrusted input.
+
+    Raises
+    ------
+    ValueError
+        Not a learned-codec run, no or malformed ``config`` object, a seed that is not an
+        integer in [0, 2^64), or settings outside their ranges (:class:`LearnedConfig`).
+    """
+    if cfg_all.get("kind") != "learned-codec":
+        raise ValueError(
+            f"{where} is not a learned-codec run (config.json kind is not learned-codec)"
+        )
+    if "config" not in cfg_all:
+        raise ValueError(f"{where}: config.json has no 'config' object")
+    seed = cfg_all.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 64:
+        raise ValueError(f"{where}: config.json seed must be an integer in [0, 2^64), got {seed!r}")
+    try:
+        cfg = LearnedConfig.from_dict(cfg_all["config"])
+    except TypeError as exc:
+        raise ValueError(f"{where}: bad learned-codec settings in config.json ({exc})") from None
+    return cfg, seed
 
 
 def preset_config(preset: str, data: str, **overrides: Any) -> LearnedConfig:
@@ -355,10 +385,13 @@ def load_split(
 
 def check_images(name: str, images: object, shape: tuple[int, ...]) -> np.ndarray:
     """``images`` as a uint8 or float array of shape (n, *shape) with values in [0, 1] (float)
-    or 0..255 (uint8); returned as float32 in [0, 1]."""
+    or 0..255 (uint8); returned as float32 in [0, 1]. Single-channel images may come as
+    (n, H, W) and any images flattened as (n, C*H*W) (the ``--data`` convention)."""
     a = np.asarray(images)
     if a.ndim == len(shape) + 1 and tuple(a.shape[1:]) == tuple(shape):
         pass
+    elif shape[0] == 1 and a.ndim == len(shape) and tuple(a.shape[1:]) == tuple(shape[1:]):
+        a = a[:, None]
     elif a.ndim == 2 and a.shape[1] == int(np.prod(shape)):
         a = a.reshape(a.shape[0], *shape)
     else:
@@ -399,6 +432,7 @@ __all__ = [
     "is_user_data",
     "load_split",
     "preset_config",
+    "run_settings",
     "split_images",
     "user_split",
 ]

@@ -44,7 +44,12 @@ from rdlab.core.results import jsonable
 from rdlab.core.rundir import RunDir
 from rdlab.core.torch_state import step_seed
 from rdlab.models.architectures import IMAGE_SHAPES, build_critic
-from rdlab.models.learned.config import MODEL_FILE, LearnedConfig, check_images, split_images
+from rdlab.models.learned.config import (
+    MODEL_FILE,
+    check_images,
+    run_settings,
+    split_images,
+)
 from rdlab.models.learned.network import LearnedModel
 from rdlab.models.learned.training import gradient_penalty
 
@@ -164,14 +169,11 @@ def load_model(
     rd = RunDir(run)
     if not rd.config_path.exists():
         raise FileNotFoundError(f"{rd.path} is not a run directory (no config.json)")
-    cfg_all = rd.read_config()
-    if cfg_all.get("kind") != "learned-codec":
-        raise ValueError(f"{rd.path} is not a learned-codec run")
-    cfg = LearnedConfig.from_dict(cfg_all["config"])
+    cfg, seed = run_settings(rd.read_config(), rd.path)
     if not rd.has_checkpoint(MODEL_FILE):
         raise FileNotFoundError(f"{rd.path} has no finished model ({MODEL_FILE}.safetensors)")
     tensors, _ = rd.load_checkpoint(MODEL_FILE, architecture=cfg.architecture())
-    model = LearnedModel(cfg, seed=int(cfg_all.get("seed", 0)), device=device)
+    model = LearnedModel(cfg, seed=seed, device=device)
     model.load_state_tensors(tensors)
     model.eval()
     return (

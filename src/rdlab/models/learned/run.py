@@ -19,6 +19,7 @@ from rdlab.models.learned.config import (
     TRAIN_FILE,
     LearnedConfig,
     data_record,
+    run_settings,
     split_images,
 )
 from rdlab.models.learned.evaluation import (
@@ -88,10 +89,7 @@ def _load_base(base: str | Path, cfg: LearnedConfig) -> tuple[LearnedConfig, Any
     rd = RunDir(base)
     if not rd.exists():
         raise FileNotFoundError(f"base run {rd.path} does not exist (no config.json)")
-    try:
-        base_cfg = LearnedConfig.from_dict(rd.read_config()["config"])
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{rd.path} is not a learned-codec run ({exc})") from None
+    base_cfg, _ = run_settings(rd.read_config(), rd.path)
     if not rd.has_checkpoint(MODEL_FILE):
         raise FileNotFoundError(
             f"base run {rd.path} has no finished model ({MODEL_FILE}.safetensors)"
@@ -167,7 +165,9 @@ def learned_run(
             model.load_state_tensors(base_tensors, parts=("decoder", "critic"))
     state, opt_tensors = TrainState(), None
     if resumed and rd.has_checkpoint(TRAIN_FILE):
-        tensors, meta = rd.load_checkpoint(TRAIN_FILE, architecture=cfg.architecture())
+        tensors, meta = rd.load_checkpoint(
+            TRAIN_FILE, architecture=cfg.architecture(), required=("step",)
+        )
         model.load_state_tensors(tensors)
         opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optim_")}
         state = TrainState.from_metadata(meta)
