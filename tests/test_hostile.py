@@ -513,3 +513,49 @@ def test_outputs_get_the_users_umask(tmp_path):
     ]  # fmt: skip
     assert (a.stat().st_mode & 0o777, b.stat().st_mode & 0o777) == (0o644, 0o640)
     assert c.stat().st_mode & 0o777 == 0o600
+
+
+HOSTILE_VALUES = ["-1", "0", "1e308", "-1e308", "nan", "inf", "1e-320", "9" * 20, "abc", ""]
+CHEAP_COMMANDS = {
+    ("rd", "gaussian"): (["--var", "4,2,1"], ["--var", "--points", "--rate", "--distortion"]),
+    ("rd", "bernoulli"): (["--p", "0.3"], ["--p", "--points", "--distortion"]),
+    ("rdp", "gaussian"): (
+        ["--var", "1", "--rate", "1"],
+        ["--var", "--rate", "--points", "--max-perception"],
+    ),
+    ("ecot", "gaussian"): ([], ["--mx", "--my", "--sx", "--sy", "--points", "--rate-max"]),
+    ("ecot", "binary"): (["--qx", "0.3", "--qy", "0.6"], ["--qx", "--qy", "--points"]),
+    ("ecot", "uniform"): ([], ["--levels"]),
+    ("retrieval", "bound"): (
+        ["--corpus", "100"],
+        ["--corpus", "--points", "--rate", "--max-distortion"],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", sorted(CHEAP_COMMANDS), ids=" ".join)
+def test_every_numeric_option_at_hostile_values(capsys, command):
+    """Each numeric option of the closed-form commands at edge values: a result without NaN or
+    infinity, or one line and exit 2 (argparse's own usage errors included)."""
+    from rdlab.cli.main import main
+
+    base, options = CHEAP_COMMANDS[command]
+    for option in options:
+        for value in HOSTILE_VALUES:
+            argv = list(command) + base
+            if option in argv:
+                i = argv.index(option)
+                del argv[i : i + 2]
+            argv += [f"{option}={value}", "--json"]
+            t0 = time.perf_counter()
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse: a value of the wrong type
+                code = exc.code
+            out, err = capsys.readouterr()
+            assert time.perf_counter() - t0 < 5.0, argv
+            if code == 0:
+                assert not any(w in out for w in ("NaN", "Infinity", "null")), (argv, out[:300])
+            else:
+                assert code == 2 and "Traceback" not in err, (argv, err)
+                assert err.startswith("usage:") or err.count("\n") == 1, (argv, err)

@@ -72,8 +72,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.set_defaults(func=_run_uniform)
 
 
+MAX_RATE_BITS = 1024
+
+
 def _rate_grid(args: argparse.Namespace) -> np.ndarray:
     rmax = check_nonnegative("--rate-max", args.rate_max)
+    if rmax > MAX_RATE_BITS:
+        raise ValueError(
+            f"--rate-max must be at most {MAX_RATE_BITS} bits (every distortion has reached its "
+            f"limit in double precision long before), got {rmax:g}"
+        )
     n = check_points("--points", args.points)
     return np.linspace(0.0, rmax, n)
 

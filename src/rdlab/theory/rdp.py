@@ -89,6 +89,20 @@ def _check_measure(perception_measure: object) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+MAX_VARIANCE = 1e150
+"""Largest source variance: its square, and every distortion below, stay finite doubles."""
+
+
+def _variance(variance: object) -> float:
+    var = check_positive("variance", variance)
+    if var > MAX_VARIANCE:
+        raise ValueError(
+            f"variance must be at most {MAX_VARIANCE:g} (its square overflows double precision "
+            f"beyond), got {var:g}"
+        )
+    return var
+
+
 def gaussian_kl_perception(recon_variance: object, variance: float = 1.0) -> float | np.ndarray:
     r"""KL divergence :math:`\mathrm{KL}(N(\mu, \hat\sigma^2) \| N(\mu, \sigma^2))` in bits.
 
@@ -104,7 +118,7 @@ def gaussian_kl_perception(recon_variance: object, variance: float = 1.0) -> flo
     variance : float
         Source variance :math:`\sigma^2 > 0`.
     """
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     rv = _nonneg_array("recon_variance", recon_variance)
     if np.any(rv <= 0):
         raise ValueError(f"recon_variance must be > 0, got min {rv.min()}")
@@ -123,7 +137,7 @@ def kl_to_w2_perception(perception_kl: object, variance: float = 1.0) -> float |
     """
     from scipy.special import lambertw
 
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     p = _nonneg_array("perception", perception_kl)
     c = 1.0 + 2.0 * p * LN2
     y = -np.exp(-c)
@@ -134,7 +148,7 @@ def kl_to_w2_perception(perception_kl: object, variance: float = 1.0) -> float |
 
 def w2_to_kl_perception(perception_w2: object, variance: float = 1.0) -> float | np.ndarray:
     r"""Inverse of :func:`kl_to_w2_perception` on :math:`0 \le P < \sigma^2` (inf at σ²)."""
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     p = _nonneg_array("perception", perception_w2)
     s = np.maximum(math.sqrt(var) - np.sqrt(p), 0.0)
     t = s**2 / var
@@ -210,7 +224,7 @@ def gaussian_rdp(
     >>> round(gaussian_rdp(0.5, 0.0), 6)  # perfect realism
     0.596323
     """
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     measure = _check_measure(perception_measure)
     d = _nonneg_array("distortion", distortion)
     p = _nonneg_array("perception", perception)
@@ -228,7 +242,7 @@ def gaussian_rdp_appendix_form(
     It agrees with :func:`gaussian_rdp` only when :math:`\sigma = 2`; do not use it for anything
     but comparisons.
     """
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     d = check_nonnegative("distortion", distortion)
     p = check_nonnegative("perception", perception)
     sigma = math.sqrt(var)
@@ -249,7 +263,7 @@ def gaussian_perception_threshold(
     of the rate-distortion-optimal reconstruction :math:`N(\mu, \sigma^2(1 - 2^{-2R}))` from
     the source. KL: the KL divergence of that reconstruction (inf at R = 0).
     """
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     measure = _check_measure(perception_measure)
     r = _nonneg_array("rate_bits", rate_bits)
     rho = np.sqrt(-np.expm1(-2.0 * LN2 * r))
@@ -297,7 +311,7 @@ def gaussian_distortion_perception(
     >>> round(gaussian_distortion_perception(0.0, 1.0), 6)  # 2 - sqrt(3)
     0.267949
     """
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     measure = _check_measure(perception_measure)
     p = _nonneg_array("perception", perception)
     r = _nonneg_array("rate_bits", rate_bits)
@@ -348,7 +362,7 @@ def gaussian_reconstruction_stats(
     2\theta`, :math:`W_2^2 = m^2 + (\sigma - \hat\sigma)^2`,
     :math:`I = \tfrac12\log_2 \frac{\sigma^2\hat\sigma^2}{\sigma^2\hat\sigma^2 - \theta^2}`.
     """
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     measure = _check_measure(perception_measure)
     m = check_real("mean_offset", mean_offset)
     s = check_nonnegative("std", std)
@@ -379,7 +393,7 @@ def gaussian_rdp_reconstruction(
     Mean equal to the source mean; standard deviation ``s`` and covariance ``theta`` from the
     active constraints. Raises ``ValueError`` at D = 0 (infinite rate).
     """
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     measure = _check_measure(perception_measure)
     d = check_positive("distortion", distortion)
     p = check_nonnegative("perception", perception)
@@ -422,7 +436,7 @@ def gaussian_rdp_bruteforce(
     """
     from scipy.optimize import minimize
 
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     measure = _check_measure(perception_measure)
     d = check_positive("distortion", distortion)
     p = check_nonnegative("perception", perception)
@@ -493,7 +507,7 @@ def gaussian_dp_curve(
     :func:`gaussian_perception_threshold`, or σ² (W2 units) when that is infinite). Every point
     carries ``rate_bits``, ``distortion`` and ``perception``.
     """
-    var = check_positive("variance", variance)
+    var = _variance(variance)
     measure = _check_measure(perception_measure)
     rate = check_nonnegative("rate_bits", rate_bits)
     n = check_int("n_points", n_points, minimum=2)

@@ -141,7 +141,8 @@ def ranking_fano_slope(distortion: object, n_docs: int) -> float | np.ndarray:
     p = 2.0 * d
     inside = (p > 0) & (p < 1.0 - 1.0 / n)
     ps = np.where(inside, p, 0.5)
-    s = np.where(inside, -2.0 * np.log2((1.0 - ps) * (n - 1) / ps), 0.0)
+    # in logs: (1 - p)(N - 1)/p overflows for subnormal p
+    s = np.where(inside, -2.0 * (np.log2(1.0 - ps) + math.log2(n - 1) - np.log2(ps)), 0.0)
     s = np.where(p == 0, -np.inf, s)
     return float(s) if s.ndim == 0 else s
 
