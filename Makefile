@@ -16,7 +16,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet "$(TORCH_PIN)"
-	$(PIP) install --quiet -e ".[dev,torch]"
+	$(PIP) install --quiet -e ".[dev,torch,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)

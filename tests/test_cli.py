@@ -210,5 +210,6 @@ def test_reproduce_help_lists_the_environment(capsys):
         main(["reproduce", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for var in ("RDLAB_DATA", "RDLAB_LC_DATA", "RDLAB_DEVICE", "RDLAB_JOBS"):
-        assert var in out
+    assert "RDLAB_DATA" in out
+    for flag in ("--data", "--device", "--jobs", "--executor", "--address", "--set"):
+        assert flag in out

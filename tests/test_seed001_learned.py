@@ -12,7 +12,7 @@ import math
 import pytest
 
 from rdlab.experiments import seed001_learned as sl
-from rdlab.experiments.registry import get_experiment, run_experiment
+from rdlab.experiments.registry import ExperimentOptions, get_experiment, run_experiment
 
 TINY = {
     "data": "digits",
@@ -171,43 +171,59 @@ def test_table2_3(tiny, tmp_path):
     assert res["paper_tables2_3"]["lambda_i"][0] == 0.0
 
 
-def test_lc_data_env(monkeypatch):
-    monkeypatch.setenv("RDLAB_LC_DATA", "mnist")
-    s = sl.settings("quick")
+def test_data_option(monkeypatch):
+    s = sl.settings("quick", ExperimentOptions(data="mnist"))
     assert s["data"] == "mnist" and s["lam"]["base_lambda"] == 0.015 and s["threads"] is None
     assert sl.make_config(s).n_train == 10000
     for preset, bad in (("quick", "cifar"), ("paper", "digits"), ("paper", "fmnist")):
-        monkeypatch.setenv("RDLAB_LC_DATA", bad)
-        with pytest.raises(ValueError, match="RDLAB_LC_DATA"):
-            sl.settings(preset)
-    monkeypatch.delenv("RDLAB_LC_DATA")
+        with pytest.raises(ValueError, match="--data must be one of"):
+            sl.settings(preset, ExperimentOptions(data=bad))
     p = sl.settings("paper")
     assert p["data"] == "mnist" and p["lam"]["u_fig4"] == sl.PAPER_LAMBDAS["u_fig4"]
     assert sl.make_config(p).epochs == 30
     assert p["device"] == "cpu"
-    monkeypatch.setenv("RDLAB_DEVICE", "gpu")
-    with pytest.raises(ValueError, match="RDLAB_DEVICE"):
-        sl.settings("paper")
+    with pytest.raises(ValueError, match="device"):
+        ExperimentOptions(device="gpu")
+
+
+def test_environment_variables_are_refused_not_ignored(monkeypatch):
+    pairs = (("RDLAB_LC_DATA", "--data"), ("RDLAB_DEVICE", "--device"), ("RDLAB_JOBS", "--jobs"))
+    for var, flag in pairs:
+        monkeypatch.setenv(var, "x")
+        with pytest.raises(ValueError, match=f"{var} is no longer read; pass {flag}"):
+            sl.settings("quick")
+        monkeypatch.delenv(var)
+
+
+def test_set_changes_trials_and_training_settings(tmp_path):
+    s = sl.settings("quick", ExperimentOptions(settings={"trials": 3, "epochs": 2}))
+    assert s["trials"] == 3 and sl.make_config(s).epochs == 2
+    with pytest.raises(ValueError, match="--set colour: unknown setting"):
+        sl.settings("quick", ExperimentOptions(settings={"colour": 1}))
+    with pytest.raises(ValueError, match="epochs"):
+        sl.settings("quick", ExperimentOptions(settings={"epochs": 0}))
+    with pytest.raises(ValueError, match="does not take the options data"):
+        run_experiment("001-fig1", tmp_path / "x", options=ExperimentOptions(data="mnist"))
 
 
 def test_svhn_settings_are_tables_8_and_9(monkeypatch, tmp_path):
-    monkeypatch.setenv("RDLAB_LC_DATA", "svhn")
-    p = sl.settings("paper")
+    svhn = ExperimentOptions(data="svhn")
+    p = sl.settings("paper", svhn)
     assert p["fig4_rates"] == ((30.0, 10, 8), (45.0, 15, 8), (60.0, 20, 8))
     assert all(r == d * math.log2(levels) for r, d, levels in p["fig4_rates"])
     assert p["lam"]["base_lambda"] == 0.002 and len(p["lam"]["e_fig4"]) == 8
     assert p["lam"]["u_fig4"] == (0.0, 0.0003, 0.0005, 0.0008, 0.001, 0.0012, 0.0017)
     cfg = sl.make_config(p, latent_dim=10, levels=8)
     assert (cfg.epochs, cfg.lr_coder, cfg.sigma) == (80, 1e-4, 0.25)
-    q = sl.settings("quick")
+    q = sl.settings("quick", svhn)
     assert q["fig4_rates"] == ((30.0, 10, 8),) and sl.make_config(q).epochs == 8
     for name in ("001-table1", "001-table2-3", "001-fig6"):
         with pytest.raises(ValueError, match="MNIST experiment"):
-            run_experiment(name, tmp_path / name, preset="quick")
+            run_experiment(name, tmp_path / name, preset="quick", options=svhn)
 
 
 def test_fig4_on_svhn(tiny, monkeypatch, tmp_path):
-    """001-fig4 with RDLAB_LC_DATA=svhn trains the SVHN architecture (random 32x32 images)."""
+    """001-fig4 with --data svhn trains the SVHN architecture (random 32x32 images)."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -217,8 +233,7 @@ def test_fig4_on_svhn(tiny, monkeypatch, tmp_path):
         X=rng.integers(0, 256, (100, 32, 32, 3), dtype=np.uint8),
         y=rng.integers(1, 11, 100, dtype=np.uint8),
     )
-    monkeypatch.setenv("RDLAB_LC_DATA", "svhn")
-    monkeypatch.setenv("RDLAB_DATA", str(tmp_path / "data"))
+    svhn = ExperimentOptions(data="svhn", data_dir=str(tmp_path / "data"))
     monkeypatch.setitem(
         sl.SVHN_SETTINGS,
         "quick",
@@ -228,7 +243,7 @@ def test_fig4_on_svhn(tiny, monkeypatch, tmp_path):
         },
     )
     with pytest.warns(UserWarning, match="train_32x32"):
-        res = run_experiment("001-fig4", tmp_path / "out", preset="quick")
+        res = run_experiment("001-fig4", tmp_path / "out", preset="quick", options=svhn)
     (c,) = res["curves"]
     assert (c["rate_bits"], c["latent_dim"], c["levels"], c["base"]) == (
         30.0,
@@ -241,12 +256,12 @@ def test_fig4_on_svhn(tiny, monkeypatch, tmp_path):
     _rows_finite(c["end_to_end"] + c["universal"])
 
 
-def test_parallel_sub_runs_match_sequential(tiny, monkeypatch, tmp_path):
-    """RDLAB_JOBS=2: the same models and numbers as one after another (universal models wait
-    for their base); a second call reuses every sub-run."""
+def test_parallel_sub_runs_match_sequential(tiny, tmp_path):
+    """--jobs 2: the same models and numbers as one after another (universal models wait for
+    their base); a second call reuses every sub-run."""
     one = run_experiment("001-fig4", tmp_path / "one", preset="quick")
-    monkeypatch.setenv("RDLAB_JOBS", "2")
-    two = run_experiment("001-fig4", tmp_path / "two", preset="quick")
+    two_workers = ExperimentOptions(jobs=2)
+    two = run_experiment("001-fig4", tmp_path / "two", preset="quick", options=two_workers)
     assert two["settings"]["jobs"] == 2 and one["settings"]["jobs"] == 1
     (c1,), (c2,) = one["curves"], two["curves"]
     for key in ("end_to_end", "universal"):
@@ -254,25 +269,18 @@ def test_parallel_sub_runs_match_sequential(tiny, monkeypatch, tmp_path):
             assert a["name"] == b["name"] and not b["reused"]
             assert a["distortion"] == b["distortion"]
             assert a["perception_w1"] == b["perception_w1"]
-    again = run_experiment("001-fig4", tmp_path / "two", preset="quick", overwrite=True)
+    again = run_experiment(
+        "001-fig4", tmp_path / "two", preset="quick", overwrite=True, options=two_workers
+    )
     assert all(r["reused"] for r in again["curves"][0]["universal"])
 
 
-def test_sub_run_errors(tiny, monkeypatch, tmp_path):
-    for bad in ("0", "-1", "two", "1.5"):
-        monkeypatch.setenv("RDLAB_JOBS", bad)
-        with pytest.raises(ValueError, match="RDLAB_JOBS"):
-            sl.settings("quick")
-    monkeypatch.setenv("RDLAB_JOBS", "2")
-    s = sl.settings("quick")
+def test_sub_run_errors(tiny, tmp_path):
+    s = sl.settings("quick", ExperimentOptions(jobs=2))
     base = sl.SubRun("base", sl.make_config(s, latent_dim=3, levels=3), 0)
     # a universal model on a base of another latent dimension fails inside its worker
     wrong = sl.SubRun(
         "u", sl.make_config(s, latent_dim=4, levels=3, mode="universal"), 0, base="base"
     )
-    m = sl._Models(tmp_path, s, 2, "test")
-    with pytest.raises(ValueError, match="must come before"):
-        m.run([wrong, base])
-    with pytest.raises(RuntimeError, match="sub-run 'u' failed"):
-        m.run([base, wrong])
-    m.close()
+    with pytest.raises(RuntimeError, match="job 'u' failed"):
+        sl._run_all(tmp_path, s, [base, wrong], "test")

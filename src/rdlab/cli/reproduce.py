@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from rdlab.cli.common import emit_json
+from rdlab.experiments.runner import EXECUTORS
 
 ENVIRONMENT = """environment:
-  RDLAB_DATA     folder of the real data sets (MNIST, SVHN, Fashion-MNIST; see
-                 docs/reproductions.md for which experiments read it)
-  RDLAB_LC_DATA  data set of the seed-001 learned-codec reproductions (quick: digits,
-                 mnist, fmnist, svhn; paper: mnist, svhn)
-  RDLAB_DEVICE   torch device of the seed-001 learned codecs (cpu, cuda, cuda:N)
-  RDLAB_JOBS     seed-001 models trained side by side in worker processes (default 1)
+  RDLAB_DATA     folder of the real data sets (MNIST, SVHN, Fashion-MNIST) when --data-dir
+                 is not given; see docs/reproductions.md for which experiments read it
+
+on a Ray cluster (pip install 'rdlab[ray]' on every node; the run directory on a shared
+file system):
+  rdlab reproduce 001-fig4 --executor ray --address HOST:6379 --gpus-per-job 0.25 --device cuda
 """
 
 
@@ -34,7 +36,62 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--overwrite", action="store_true", help="replace an existing run directory's results"
     )
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    o = p.add_argument_group("options (experiments that train several models)")
+    o.add_argument("--data", help="data set instead of the preset's (e.g. mnist, svhn)")
+    o.add_argument("--data-dir", metavar="DIR", help="folder of the real data sets")
+    o.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N")
+    o.add_argument(
+        "--executor", choices=EXECUTORS, default="local", help="where jobs run (default local)"
+    )
+    o.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="local: worker processes; ray without --address: CPUs of the local instance",
+    )
+    o.add_argument("--address", help="ray: the cluster to join (auto, HOST:6379, ray://HOST:10001)")
+    o.add_argument("--cpus-per-job", type=float, help="ray: CPUs of each job (default 1)")
+    o.add_argument("--gpus-per-job", type=float, default=0.0, help="ray: GPUs of each job")
+    o.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an experiment setting (repeatable; the value is read as JSON, else as text)",
+    )
     p.set_defaults(func=_run)
+
+
+def parse_settings(pairs: list[str]) -> dict[str, object]:
+    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}`` (values as JSON where they parse)."""
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set takes KEY=VALUE, got {pair!r}")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
+def options_from_args(args: argparse.Namespace):
+    """The :class:`~rdlab.experiments.ExperimentOptions` of the parsed flags."""
+    from rdlab.experiments import ExperimentOptions
+
+    return ExperimentOptions(
+        data=args.data,
+        data_dir=args.data_dir,
+        device=args.device,
+        executor=args.executor,
+        jobs=args.jobs,
+        address=args.address,
+        cpus_per_job=args.cpus_per_job,
+        gpus_per_job=args.gpus_per_job,
+        settings=parse_settings(args.set),
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -60,10 +117,21 @@ def _run(args: argparse.Namespace) -> int:
     else:
         names = [args.name]
         outs = {args.name: args.out or f"runs/{args.name}"}
+    from rdlab.experiments import ExperimentOptions, get_experiment
+
+    options = options_from_args(args)
     summary = {}
     for name in names:
+        opts = options
+        if args.name == "all" and not options.used_groups() <= set(get_experiment(name).options):
+            opts = ExperimentOptions()  # 'all': the options go to the experiments that take them
         results = run_experiment(
-            name, outs[name], preset=args.preset, seed=args.seed, overwrite=args.overwrite
+            name,
+            outs[name],
+            preset=args.preset,
+            seed=args.seed,
+            overwrite=args.overwrite,
+            options=opts,
         )
         summary[name] = results.to_dict()
         if not args.json:

@@ -3,6 +3,7 @@
 from rdlab.experiments.registry import (
     EXPERIMENTS,
     Experiment,
+    ExperimentOptions,
     ExperimentResult,
     get_experiment,
     register_experiment,
@@ -12,6 +13,7 @@ from rdlab.experiments.registry import (
 __all__ = [
     "EXPERIMENTS",
     "Experiment",
+    "ExperimentOptions",
     "ExperimentResult",
     "get_experiment",
     "register_experiment",

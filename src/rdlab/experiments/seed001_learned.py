@@ -12,27 +12,30 @@
   (3 + 3 dimensions, L = 3: R = 9.51) over lambda_i, and end-to-end models at R = 9.51 (d = 6)
   whose encoder has about as many parameters as base + refining encoder.
 
-Every model is trained by :func:`rdlab.models.learned.learned_run` into
-``out_dir/models/<name>/``. A sub-run that already holds ``results.json`` with the same settings
-is reused, an unfinished one with the same settings is resumed, one with other settings is
-replaced; a universal / refinement run whose base was (re)trained in this call is retrained.
+Every model is a job of :mod:`rdlab.experiments.runner` trained by
+:func:`rdlab.models.learned.learned_run` into ``out_dir/models/<name>/``. A finished sub-run
+with the same settings is reused, an unfinished one with the same settings is resumed, one with
+other settings is replaced; a universal / refinement run whose base was (re)trained in this
+call is retrained.
 So an interrupted reproduction continues where it stopped when run again (with
 ``--overwrite``, which replaces only the top-level results).
 
 Presets: ``paper`` trains on MNIST with the published settings (Table 7) and the lambda lists
 of Table 5; ``quick`` trains on scikit-learn's digits (embedded, no download) with shorter
-training, three lambdas on the digits scale and two trials; ``RDLAB_LC_DATA=mnist`` (or
+training, three lambdas on the digits scale and two trials; ``--data mnist`` (or
 ``fmnist``) runs the quick preset on that data set instead, with subsets of the paper's
-lambdas; ``RDLAB_LC_DATA=svhn`` runs ``001-fig4`` on SVHN (Fig. 4(c): R = 30, 45, 60 with
+lambdas; ``--data svhn`` runs ``001-fig4`` on SVHN (Fig. 4(c): R = 30, 45, 60 with
 Table 9's lambdas in the paper preset; R = 30 and three lambdas in the quick preset) and is
-refused by the MNIST experiments. ``RDLAB_DATA`` is the data directory; ``RDLAB_DEVICE=cuda``
-trains on a GPU; ``RDLAB_JOBS=N`` trains up to N sub-runs side by side in worker processes
-(each as soon as its base is done; the numbers do not depend on N). Perception is reported
+refused by the MNIST experiments. ``RDLAB_DATA`` (or ``--data-dir``) is the data directory;
+``--device cuda`` trains on a GPU; ``--jobs N`` trains up to N sub-runs side by side in worker
+processes and ``--executor ray`` runs them as Ray tasks (:mod:`rdlab.experiments.runner`: each
+as soon as its base is done; the numbers do not depend on the executor or N). Perception is reported
 twice: ``w1`` is the estimate of a fresh critic trained for the same budget on every model
 (comparable across models), ``w1_own`` that of the model's own critic (what the paper reports;
 None at lambda = 0).
 Digits models are trained with one torch thread (faster for these tiny networks on a loaded
-machine); the previous thread count is restored afterwards.
+machine); the previous thread count is restored afterwards. ``--set trials=3`` or
+``--set epochs=5`` (any learned-codec setting) changes a preset.
 """
 
 from __future__ import annotations
@@ -40,14 +43,15 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rdlab.core.io import headless_pyplot, write_figure
-from rdlab.experiments.registry import register_experiment
+from rdlab.core.validation import check_int
+from rdlab.experiments.registry import ExperimentOptions, register_experiment
+from rdlab.experiments.runner import Job, Plan, run_plan
 
 PAPER = (
     "Zhang, Qian, Chen & Khisti, Universal Rate-Distortion-Perception Representations for "
@@ -143,10 +147,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 QUICK_DATA = ("digits", "mnist", "fmnist", "svhn")
-"""Data sets ``RDLAB_LC_DATA`` may name with the quick preset."""
+"""Data sets ``--data`` may name with the quick preset."""
 
 PAPER_DATA = ("mnist", "svhn")
-"""Data sets ``RDLAB_LC_DATA`` may name with the paper preset."""
+"""Data sets ``--data`` may name with the paper preset."""
 
 SVHN_EXPERIMENTS = ("001-fig4",)
 """The reproductions that run on SVHN (its Fig. 4(c)); the others are MNIST experiments."""
@@ -165,20 +169,50 @@ SVHN_SETTINGS: dict[str, dict[str, Any]] = {
 """SVHN replaces these settings of a preset (Tables 8 and 9)."""
 
 
-def settings(preset: str) -> dict[str, Any]:
-    """Resolved settings of a preset: data set, config overrides, lambda lists, threads."""
-    from rdlab.models.learned import data_family
+SEED001_OPTIONS = ("data", "device", "executor", "settings")
+"""The options every seed-001 reproduction takes."""
 
+REMOVED_VARIABLES = ("RDLAB_LC_DATA", "RDLAB_DEVICE", "RDLAB_JOBS")
+"""Environment variables of rdlab 0.2 that options replaced (``--data``, ``--device``,
+``--jobs``); setting one is an error rather than silently ignored."""
+
+
+def settings(preset: str, options: ExperimentOptions | None = None) -> dict[str, Any]:
+    """Resolved settings of a preset and the options: data set, config overrides, lambda
+    lists, threads, device, executor.
+
+    ``options.settings`` (``--set key=value``) may set ``trials`` (int >= 1) and any
+    :class:`~rdlab.models.learned.LearnedConfig` field (e.g. ``epochs=3``), which overrides
+    the preset's training settings of every model.
+    """
+    from rdlab.models.learned import LearnedConfig, data_family
+
+    options = ExperimentOptions() if options is None else options
+    for var in REMOVED_VARIABLES:
+        if var in os.environ:
+            flag = {"RDLAB_LC_DATA": "--data", "RDLAB_DEVICE": "--device"}.get(var, "--jobs")
+            raise ValueError(f"{var} is no longer read; pass {flag} to rdlab reproduce instead")
     key = "quick" if preset == "quick" else "paper"
     s = dict(SETTINGS[key])
+    s["overrides"] = dict(s["overrides"])
     data = s["data"]
-    if os.environ.get("RDLAB_LC_DATA"):
-        data = os.environ["RDLAB_LC_DATA"]
+    if options.data is not None:
+        data = options.data
         allowed = QUICK_DATA if key == "quick" else PAPER_DATA
         if data not in allowed:
             raise ValueError(
-                f"RDLAB_LC_DATA must be one of {', '.join(allowed)} with the {key} preset, "
-                f"got {data!r}"
+                f"--data must be one of {', '.join(allowed)} with the {key} preset, got {data!r}"
+            )
+    fields = set(LearnedConfig.__dataclass_fields__) - {"data"}
+    for name, value in options.settings.items():
+        if name == "trials":
+            s["trials"] = check_int("--set trials", value, minimum=1, maximum=1000)
+        elif name in fields:
+            s["overrides"][name] = value
+        else:
+            raise ValueError(
+                f"--set {name}: unknown setting; seed-001 reproductions take trials and the "
+                f"learned-codec settings ({', '.join(sorted(fields))})"
             )
     family = data_family(data)
     if family == "svhn":
@@ -192,40 +226,20 @@ def settings(preset: str) -> dict[str, Any]:
         family=family,
         lam=lam,
         threads=1 if family == "digits" else None,
-        data_dir=os.environ.get("RDLAB_DATA"),
-        device=_device_from_environment(),
-        jobs=_jobs_from_environment(),
+        data_dir=options.data_dir,
+        device=options.device,
+        jobs=options.jobs,
+        executor=options.executor,
+        options=options,
     )
+    make_config(s)  # the overrides are checked here, before any model is trained
     return s
-
-
-def _device_from_environment() -> str:
-    """``RDLAB_DEVICE`` (default cpu), checked; a bad value names the variable."""
-    from rdlab.core.torch_state import check_device
-
-    try:
-        return check_device(os.environ.get("RDLAB_DEVICE", "cpu"))
-    except ValueError as err:
-        raise ValueError(f"RDLAB_DEVICE: {err}") from None
-
-
-def _jobs_from_environment() -> int:
-    """``RDLAB_JOBS`` (default 1): how many sub-runs train side by side, checked."""
-    raw = os.environ.get("RDLAB_JOBS", "1")
-    try:
-        jobs = int(raw)
-    except ValueError:
-        jobs = 0
-    if jobs < 1 or str(jobs) != raw.strip():
-        raise ValueError(f"RDLAB_JOBS must be a whole number >= 1, got {raw!r}")
-    return jobs
 
 
 def _mnist_only(s: dict[str, Any], name: str) -> None:
     if s["family"] == "svhn":
         raise ValueError(
-            f"{name} is an MNIST experiment; with RDLAB_LC_DATA=svhn run "
-            f"{', '.join(SVHN_EXPERIMENTS)}"
+            f"{name} is an MNIST experiment; with --data svhn run {', '.join(SVHN_EXPERIMENTS)}"
         )
 
 
@@ -234,19 +248,6 @@ def make_config(s: dict[str, Any], **kw: Any):
     from rdlab.models.learned import preset_config
 
     return preset_config(s["preset"], s["data"], **{**s["overrides"], **kw})
-
-
-@contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    import torch
-
-    old = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _canonical(obj: Any) -> Any:
@@ -279,162 +280,90 @@ class SubRun:
     base: str | None = None
 
 
-def _train_sub_run(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Worker of :meth:`_Models.run` (a separate process): train one sub-run."""
-    import torch
+def train_sub_run(
+    job_dir: Path, config: dict[str, Any], deps: dict[str, Path], fresh: bool
+) -> dict[str, Any]:
+    """The job of one sub-run (:mod:`rdlab.experiments.runner`): train, resume or retrain the
+    learned codec of ``config`` in ``job_dir``; return its results.
 
-    from rdlab.models.learned import learned_run
+    It resumes the run in ``job_dir`` when that holds the same settings, seed and base and no
+    dependency was retrained (``fresh``); otherwise it trains afresh, replacing the run's own
+    files only.
+    """
+    from rdlab.core.rundir import RunDir
+    from rdlab.models.learned import LearnedConfig, learned_run
 
-    torch.set_num_threads(kwargs.pop("threads"))
-    return learned_run(**kwargs).to_dict()
+    cfg = LearnedConfig.from_dict(config["config"])
+    base = deps[config["base"]] if config.get("base") else None
+    rd = RunDir(job_dir)
+    same = False
+    if not fresh and rd.config_path.exists():
+        try:
+            old = rd.read_config()
+        except ValueError:
+            old = {}
+        same = (
+            _completed(old.get("config")) == _canonical(cfg.to_dict())
+            and old.get("seed") == config["seed"]
+            and (old.get("base") or {}).get("path") == (str(base) if base else None)
+        )
+    run = learned_run(
+        config=cfg,
+        out=job_dir,
+        base=base,
+        seed=config["seed"],
+        data_dir=config.get("data_dir"),
+        device=config.get("device", "cpu"),
+        resume=same,
+        overwrite=not same,  # the reproduction's own sub-run folder
+        progress=False,
+    )
+    return run.to_dict()
 
 
-class _Models:
-    """Trains (or reuses) the sub-runs of one reproduction under ``out_dir/models``."""
-
-    def __init__(self, out_dir: Path, s: dict[str, Any], total: int, desc: str) -> None:
-        from tqdm.auto import tqdm
-
-        self.root = Path(out_dir) / "models"
-        self.s = s
-        self.bar = tqdm(total=total, desc=desc, leave=False)
-        self.trained: set[str] = set()
-
-    def close(self) -> None:
-        self.bar.close()
-
-    def path(self, name: str) -> Path:
-        return self.root / name
-
-    def _plan(self, job: SubRun) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """(stored results, None) to reuse ``job``; (None, learned_run arguments) to train it.
-
-        Reused: same settings, seed and base, finished, and its base not retrained in this
-        call. Resumed: the same but unfinished. Otherwise trained afresh (replacing)."""
-        from rdlab.core.rundir import RunDir
-
-        path = self.path(job.name)
-        rd = RunDir(path)
-        force = job.base is not None and job.base in self.trained
-        same = False
-        if rd.config_path.exists():
-            try:
-                old = rd.read_config()
-            except ValueError:
-                old = {}
-            same = (
-                _completed(old.get("config")) == _canonical(job.config.to_dict())
-                and old.get("seed") == job.seed
-                and (old.get("base") or {}).get("path")
-                == (str(self.path(job.base)) if job.base else None)
-            )
-        if same and not force and rd.results_path.exists():
-            return rd.read_results(), None
-        resume = same and not force
-        return None, {
-            "config": job.config,
-            "out": path,
-            "base": self.path(job.base) if job.base else None,
-            "seed": job.seed,
-            "data_dir": self.s["data_dir"],
-            "device": self.s["device"],
-            "resume": resume,
-            "overwrite": not resume,  # the reproduction's own sub-run folder
-            "progress": False,
-        }
-
-    def _trained(self, job: SubRun, res: dict[str, Any]) -> dict[str, Any]:
-        """Row of ``job`` just trained (models built on it are retrained in this call)."""
-        self.trained.add(job.name)
-        return self._row(job, res, reused=False)
-
-    def _row(self, job: SubRun, res: dict[str, Any], reused: bool) -> dict[str, Any]:
-        self.bar.update(1)
-        cfg = job.config
-        row = {
-            "name": job.name,
-            "mode": cfg.mode,
-            "quantizer": cfg.quantizer,
-            "latent_dim": cfg.latent_dim,
-            "levels": cfg.levels,
-            "lam": cfg.lam,
-            "seed": job.seed,
-            "reused": reused,
-        }
-        if cfg.mode == "refinement":
-            row.update(refine_latent_dim=cfg.refine_latent_dim, refine_levels=cfg.refine_levels)
-        row.update({k: res.get(k) for k in ROW_KEYS})
-        return row
-
-    def run(self, jobs: list[SubRun]) -> dict[str, dict[str, Any]]:
-        """Results rows of ``jobs`` by name (each trained, resumed or reused).
-
-        A job's base must come before it in ``jobs``. With ``RDLAB_JOBS`` = 1 the jobs run
-        one after another in this process; with N > 1 in up to N worker processes, each job
-        as soon as its base is done (every sub-run is seeded, so the numbers are the same)."""
-        names = [j.name for j in jobs]
-        if len(set(names)) != len(names):
-            raise ValueError("sub-run names must be unique")
-        for k, j in enumerate(jobs):
-            if j.base is not None and j.base not in names[:k]:
-                raise ValueError(f"sub-run {j.name!r}: its base {j.base!r} must come before it")
-        if self.s["jobs"] == 1:
-            from rdlab.models.learned import learned_run
-
-            rows = {}
-            for j in jobs:
-                stored, kwargs = self._plan(j)
-                rows[j.name] = (
-                    self._row(j, stored, reused=True)
-                    if stored is not None
-                    else self._trained(j, learned_run(**kwargs).to_dict())
-                )
-            return rows
-        return self._run_parallel(jobs)
-
-    def _run_parallel(self, jobs: list[SubRun]) -> dict[str, dict[str, Any]]:
-        import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-        n = self.s["jobs"]
-        threads = self.s["threads"] or max(1, (os.cpu_count() or 1) // n)
-        rows: dict[str, dict[str, Any]] = {}
-        waiting = list(jobs)
-        running: dict[Any, SubRun] = {}
-        # spawn: a forked child would inherit torch's thread pools (and CUDA) in a bad state
-        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
-            while waiting or running:
-                ready = [j for j in waiting if j.base is None or j.base in rows]
-                for j in ready:
-                    waiting.remove(j)
-                    stored, kwargs = self._plan(j)
-                    if stored is not None:
-                        rows[j.name] = self._row(j, stored, reused=True)
-                    else:
-                        running[pool.submit(_train_sub_run, {**kwargs, "threads": threads})] = j
-                if ready and not running:
-                    continue  # reused jobs may have made others ready
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for f in done:
-                    j = running.pop(f)
-                    try:
-                        res = f.result()
-                    except Exception as err:
-                        for other in running:
-                            other.cancel()
-                        raise RuntimeError(f"sub-run {j.name!r} failed: {err}") from err
-                    rows[j.name] = self._trained(j, res)
-        return rows
+def _row(job: SubRun, res: Mapping[str, Any], reused: bool) -> dict[str, Any]:
+    cfg = job.config
+    row = {
+        "name": job.name,
+        "mode": cfg.mode,
+        "quantizer": cfg.quantizer,
+        "latent_dim": cfg.latent_dim,
+        "levels": cfg.levels,
+        "lam": cfg.lam,
+        "seed": job.seed,
+        "reused": reused,
+    }
+    if cfg.mode == "refinement":
+        row.update(refine_latent_dim=cfg.refine_latent_dim, refine_levels=cfg.refine_levels)
+    row.update({k: res.get(k) for k in ROW_KEYS})
+    return row
 
 
 def _run_all(out_dir: Path, s: dict[str, Any], jobs: list[SubRun], desc: str) -> dict[str, Any]:
-    """Rows of ``jobs`` by name (trained, resumed or reused; see :meth:`_Models.run`)."""
-    m = _Models(out_dir, s, len(jobs), desc)
-    try:
-        with _torch_threads(s["threads"]):
-            return m.run(jobs)
-    finally:
-        m.close()
+    """Rows of ``jobs`` by name: each trained, resumed or reused under ``out_dir/models`` by
+    :func:`~rdlab.experiments.runner.run_plan` with the options' executor (a job after its
+    base; the numbers do not depend on the executor or the number of workers)."""
+    plan = Plan(
+        tuple(
+            Job(
+                j.name,
+                train_sub_run,
+                {
+                    "config": j.config.to_dict(),
+                    "seed": j.seed,
+                    "base": j.base,
+                    "data_dir": s["data_dir"],
+                    "device": s["device"],
+                },
+                deps=(j.base,) if j.base else (),
+            )
+            for j in jobs
+        )
+    )
+    executor = s["options"].make_executor()
+    threads = s["threads"] or executor.threads_per_job()
+    outcomes = run_plan(plan, Path(out_dir) / "models", executor, threads=threads, desc=desc)
+    return {j.name: _row(j, outcomes[j.name].result, outcomes[j.name].reused) for j in jobs}
 
 
 def _completed(config: Any) -> Any:
@@ -456,6 +385,7 @@ def _common(s: dict[str, Any]) -> dict[str, Any]:
             "torch_threads": s["threads"],
             "device": s["device"],
             "jobs": s["jobs"],
+            "executor": s["executor"],
             "config": make_config(s).to_dict(),
         },
         "perception_note": "w1: fresh critic (same budget for every model); w1_own: the "
@@ -481,9 +411,10 @@ def _finite(v: Any) -> bool:
     paper=PAPER,
     target="Table 1: lambda = 0 end-to-end MSE of DQ, UQ, NQ at R = 4.75, 6, 8, 10 (MNIST)",
     description="12 end-to-end models at lambda = 0 (MSE only); table beside the paper's",
+    options=SEED001_OPTIONS,
 )
-def table1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
-    s = settings(preset)
+def table1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    s = settings(preset, options)
     _mnist_only(s, "001-table1")
     rates, quants = s["table1_rates"], s["quantizers"]
     jobs = [
@@ -576,13 +507,14 @@ def _universal_family(
     "001-fig4",
     paper=PAPER,
     target="Fig. 4a: distortion-perception trade-offs of end-to-end and universal models at "
-    "R = 4.75, 6, 8, 10 (MNIST, Table 4; quick preset: 4.75 and 6); with RDLAB_LC_DATA=svhn, "
+    "R = 4.75, 6, 8, 10 (MNIST, Table 4; quick preset: 4.75 and 6); with --data svhn, "
     "Fig. 4c (SVHN, R = 30, 45, 60)",
     description="end-to-end models over lambda, universal decoders on the frozen encoder of the "
     "largest-lambda model over lambda_i; MSE vs W1",
+    options=SEED001_OPTIONS,
 )
-def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
-    s = settings(preset)
+def fig4(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    s = settings(preset, options)
     rates = s["fig4_rates"]
     e_lams = list(s["lam"]["e_fig4"])
     base_lam = s["lam"]["base_lambda"]
@@ -679,9 +611,10 @@ def _stats(values: list[Any]) -> dict[str, Any]:
     target="Tables 2-3: MSE and W1 of universal models across trials (MNIST, R = 4.75)",
     description="per trial: end-to-end base at the base lambda, then universal models over "
     "lambda_i; max / min / average per lambda_i",
+    options=SEED001_OPTIONS,
 )
-def table2_3(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
-    s = settings(preset)
+def table2_3(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    s = settings(preset, options)
     _mnist_only(s, "001-table2-3")
     r, d, levels = TABLE1_RATES[0]
     lams = list(s["lam"]["u_fig4"])
@@ -791,11 +724,12 @@ def matched_encoder_width(family: str, latent_dim: int, target: int) -> tuple[fl
     "(MNIST)",
     description="lambda = 0 base (d=3, L=3), refinement models (3+3 dims) over lambda_i, "
     "end-to-end d=6 models with a parameter-matched encoder over lambda; MSE vs W1",
+    options=SEED001_OPTIONS,
 )
-def fig6(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+def fig6(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     from rdlab.models.architectures import build_encoder, parameter_count
 
-    s = settings(preset)
+    s = settings(preset, options)
     _mnist_only(s, "001-fig6")
     fam = s["family"]
     r_lams, e_lams = list(s["lam"]["r_fig6"]), list(s["lam"]["e_fig6"])
