@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.rdlab-installed
 # torch is pinned to the CPU wheel that this machine carries; pyproject declares torch>=2.2.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: setup demo test test-slow lint format bench clean
+.PHONY: setup demo test test-slow lint format bench clean chromium
 
 setup: $(STAMP)
 
@@ -23,7 +23,16 @@ demo: $(STAMP)
 	$(VENV)/bin/rdlab demo --out runs/demo --overwrite
 
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || $(MAKE) --no-print-directory chromium
 	$(PY) -m pytest -q -n 2
+
+# The report test renders the page in Debian's chromium; without it that test is skipped.
+chromium:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the report test"; \
+	  timeout 600 sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium' >/dev/null 2>&1 \
+	    || echo "chromium could not be installed: the report test will be skipped"; \
+	else echo "no chromium and no apt-get as root: the report test will be skipped"; fi
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from rdlab.experiments.demo import format_demo, run_demo
+    from rdlab.experiments.report import write_report
 
     results = run_demo(
         args.out,
@@ -36,4 +38,6 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"\nplot: {args.out}/demo.png   numbers: {args.out}/results.json   ({results['wall_seconds']} s)"
     )
+    page = write_report(args.out, Path(args.out) / "report", overwrite=args.overwrite)
+    print(f"report: {page}")
     return 0
