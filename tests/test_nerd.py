@@ -670,7 +670,7 @@ def test_fig1_ba_on_samples_and_nerd_with_tiny_settings(tmp_path, monkeypatch):
     monkeypatch.setitem(fig.FIG1_SETTINGS, "quick", tiny)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NERDCeilingWarning)
-        out = fig.fig1(tmp_path, "quick", 0)
+        out = fig.fig1(tmp_path, "quick", 0, fig.ExperimentOptions())
     assert out["source"] == "digits" and (tmp_path / "curve.png").exists()
     ba = out["blahut_arimoto_on_samples"]
     rates, dists = np.asarray(ba["rate_bits"]), np.asarray(ba["distortion"])

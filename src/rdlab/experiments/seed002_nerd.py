@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.experiments.registry import register_experiment
+from rdlab.experiments.registry import ExperimentOptions, register_experiment
+from rdlab.experiments.runner import Job, Plan, run_plan
 
 LN2 = float(np.log(2.0))
 
@@ -34,6 +35,50 @@ def _configs(preset: str):
     if preset == "quick":
         return replace(NERD_PRESETS["quick"], eval_samples=20_000, n_eval=2048)
     return NERD_PRESETS["paper"]
+
+
+def nerd_point_job(
+    job_dir: Path, config: dict[str, Any], deps: dict[str, Path], fresh: bool
+) -> dict[str, Any]:
+    """The job of one NERD point (:mod:`rdlab.experiments.runner`): estimate it into
+    ``job_dir`` and return its numbers. ``config``: ``source`` (a registered name) with
+    ``source_params`` and optionally the ``source_name`` to record, ``seed``, ``slope`` or
+    ``target_distortion``, the ``distortion`` measure, and ``nerd`` (a
+    :class:`~rdlab.estimators.nerd.NERDConfig` as a dict)."""
+    import rdlab.sources.nerd_sources  # noqa: F401
+    from rdlab.estimators.nerd import NERDConfig, nerd_point
+    from rdlab.sources.registry import make_source
+
+    params = config.get("source_params") or {}
+    res = nerd_point(
+        make_source(config["source"], **params) if params else config["source"],
+        source_name=config.get("source_name"),
+        distortion=config.get("distortion", "squared_error"),
+        seed=config["seed"],
+        slope=config.get("slope"),
+        target_distortion=config.get("target_distortion"),
+        config=NERDConfig(**config["nerd"]),
+        run_dir=job_dir,
+        overwrite=True,
+    )
+    return {
+        "rate_bits": res.rate_bits,
+        "rate_stderr_bits": res.rate_stderr_bits,
+        "distortion": res.distortion,
+        "closed_form_rate_bits": res.closed_form_rate_bits,
+        "excess_rate_bits": res.excess_rate_bits,
+        "beta_nats": res.estimate.beta_nats,
+        "seconds": res.train_seconds + res.eval_seconds,
+    }
+
+
+def _nerd_points(
+    out_dir: Path, options: ExperimentOptions, points: dict[str, dict[str, Any]], desc: str
+) -> dict[str, dict[str, Any]]:
+    """Results of NERD points (folder name -> job config), run by the options' executor."""
+    plan = Plan(tuple(Job(key, nerd_point_job, cfg) for key, cfg in points.items()))
+    done = run_plan(plan, out_dir, options.make_executor(), desc=desc)
+    return {k: dict(o.result) for k, o in done.items()}
 
 
 def _plot(path: Path, title: str, series: list[dict[str, Any]], closed=None, ceiling=None):
@@ -61,38 +106,31 @@ def _plot(path: Path, title: str, series: list[dict[str, Any]], closed=None, cei
 
 
 def _gaussian_figure(
-    out_dir: Path, preset: str, seed: int, source_name: str, rates: list[float], title: str
+    out_dir: Path,
+    preset: str,
+    seed: int,
+    options: ExperimentOptions,
+    source_name: str,
+    rates: list[float],
+    title: str,
 ) -> dict[str, Any]:
     import rdlab.sources.nerd_sources  # noqa: F401
-    from rdlab.estimators.nerd import nerd_point
     from rdlab.sources.registry import make_source
     from rdlab.theory.gaussian import reverse_water_filling_at_rate, vector_gaussian_rate_distortion
 
     cfg = _configs(preset)
     src = make_source(source_name)
-    points = []
-    for r in rates:
-        target = reverse_water_filling_at_rate(src.eigenvalues, r).distortion
-        res = nerd_point(
-            source_name,
-            seed=seed,
-            target_distortion=target,
-            config=cfg,
-            run_dir=out_dir / f"point-R{r:g}",
-            overwrite=True,
-        )
-        points.append(
-            {
-                "target_rate_bits": r,
-                "distortion": res.distortion,
-                "rate_bits": res.rate_bits,
-                "rate_stderr_bits": res.rate_stderr_bits,
-                "closed_form_rate_bits": res.closed_form_rate_bits,
-                "excess_rate_bits": res.excess_rate_bits,
-                "beta_nats": res.estimate.beta_nats,
-                "seconds": res.train_seconds + res.eval_seconds,
-            }
-        )
+    jobs = {
+        f"point-R{r:g}": {
+            "source": source_name,
+            "seed": seed,
+            "target_distortion": reverse_water_filling_at_rate(src.eigenvalues, r).distortion,
+            "nerd": cfg.to_dict(),
+        }
+        for r in rates
+    }
+    done = _nerd_points(out_dir, options, jobs, source_name)
+    points = [{"target_rate_bits": r, **done[f"point-R{r:g}"]} for r in rates]
     grid = np.linspace(0.3 * min(p["distortion"] for p in points), src.total_variance, 200)
     _plot(
         out_dir / "curve.png",
@@ -124,11 +162,12 @@ def _gaussian_figure(
     paper="002",
     target="Fig. 2",
     description="NERD on the m=20 Gaussian (variances 4·exp(−k/16)) vs the closed-form R(D)",
+    options=("executor",),
 )
-def fig2(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+def fig2(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     rates = [1.0, 4.0, 7.0] if preset == "quick" else [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     return _gaussian_figure(
-        out_dir, preset, seed, "gaussian20-text", rates, "Fig. 2: NERD, Gaussian m=20"
+        out_dir, preset, seed, options, "gaussian20-text", rates, "Fig. 2: NERD, Gaussian m=20"
     )
 
 
@@ -137,11 +176,12 @@ def fig2(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     paper="002",
     target="Fig. 15",
     description="NERD on the m=40 Gaussian (variances 4·exp(−k/4)) vs the closed-form R(D)",
+    options=("executor",),
 )
-def fig15(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+def fig15(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     rates = [1.0, 4.0, 7.0] if preset == "quick" else [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     return _gaussian_figure(
-        out_dir, preset, seed, "gaussian40", rates, "Fig. 15: NERD, Gaussian m=40"
+        out_dir, preset, seed, options, "gaussian40", rates, "Fig. 15: NERD, Gaussian m=40"
     )
 
 
@@ -150,10 +190,11 @@ def fig15(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     paper="002",
     target="Fig. 7",
     description="NERD under squared l_p distortions, p = 1, 2, 3 (eq. (24) ordering)",
+    options=("executor",),
 )
-def fig7(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+def fig7(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     import rdlab.sources.nerd_sources  # noqa: F401
-    from rdlab.estimators.nerd import nerd_point, zero_rate_distortion
+    from rdlab.estimators.nerd import zero_rate_distortion
     from rdlab.sources.base import GaussianSource
     from rdlab.sources.registry import make_source
 
@@ -161,7 +202,9 @@ def fig7(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         # the first 4 components of gaussian20's spectrum, unrotated: with m = 20 the squared
         # l_1 distortion of a given D needs far more bits than a quick run can estimate
         source_name = "gaussian4"
-        src = GaussianSource(4.0 * np.exp(-np.arange(4) / 2.0))
+        variances = 4.0 * np.exp(-np.arange(4) / 2.0)
+        src = GaussianSource(variances)
+        source = {"source": "gaussian", "source_params": {"variances": variances.tolist()}}
         cfg = replace(
             _configs("quick"),
             steps=400,
@@ -173,6 +216,7 @@ def fig7(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     else:
         source_name = "gaussian20-text"
         src = make_source(source_name)
+        source = {"source": source_name}
         cfg = _configs("paper")
         fractions = [0.3, 0.45, 0.6, 0.75, 0.9]
     # one set of targets below every D_max_p (||v||_3 <= ||v||_2 <= ||v||_1: p = 3 is smallest)
@@ -181,28 +225,23 @@ def fig7(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     targets = [f * min(d_max.values()) for f in fractions]
     series = []
     table: dict[str, list[dict[str, float]]] = {}
+    jobs = {
+        f"sq-l{p}-{k}": {
+            **source,
+            "source_name": source_name,
+            "seed": seed,
+            "target_distortion": d,
+            "distortion": f"sq-l{p}",
+            "nerd": cfg.to_dict(),
+        }
+        for p in (1, 2, 3)
+        for k, d in enumerate(targets)
+    }
+    done = _nerd_points(out_dir, options, jobs, "002-fig7")
+    keep = ("distortion", "rate_bits", "rate_stderr_bits", "seconds")
     for p in (1, 2, 3):
         name = f"sq-l{p}"
-        rows = []
-        for k, d in enumerate(targets):
-            res = nerd_point(
-                src,
-                source_name=source_name,
-                seed=seed,
-                target_distortion=d,
-                distortion=name,
-                config=cfg,
-                run_dir=out_dir / f"{name}-{k}",
-                overwrite=True,
-            )
-            rows.append(
-                {
-                    "distortion": res.distortion,
-                    "rate_bits": res.rate_bits,
-                    "rate_stderr_bits": res.rate_stderr_bits,
-                    "seconds": res.train_seconds + res.eval_seconds,
-                }
-            )
+        rows = [{k: done[f"{name}-{i}"][k] for k in keep} for i in range(len(targets))]
         table[name] = rows
         series.append(
             {
@@ -232,10 +271,10 @@ def fig7(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     paper="002",
     target="Fig. 4",
     description="samples of the learned Q_Y* on images at a near-zero and a higher rate; D_max check",
+    options=("executor",),
 )
-def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+def fig4(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     import rdlab.sources.nerd_sources  # noqa: F401
-    from rdlab.estimators.nerd import nerd_point
     from rdlab.sources.registry import make_source
 
     if preset == "quick":
@@ -265,14 +304,18 @@ def fig4(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     # |beta| <= 1/(2 s_max) is the zero-rate region of a Gaussian with this covariance
     slopes = {"near-zero-rate": -1.0 / (4.0 * top_eig) / LN2, "higher-rate": -30.0 / d_max / LN2}
     out: dict[str, Any] = {"source": source_name, "d_max": d_max, "points": {}}
+    jobs = {
+        label: {"source": source_name, "seed": seed, "slope": slope, "nerd": cfg.to_dict()}
+        for label, slope in slopes.items()
+    }
+    done = _nerd_points(out_dir, options, jobs, "002-fig4")
     for label, slope in slopes.items():
-        sub = out_dir / label
-        res = nerd_point(src, seed=seed, slope=slope, config=cfg, run_dir=sub, overwrite=True)
+        res = done[label]
         out["points"][label] = {
             "slope": slope,
-            "rate_bits": res.rate_bits,
-            "rate_stderr_bits": res.rate_stderr_bits,
-            "distortion": res.distortion,
+            "rate_bits": res["rate_bits"],
+            "rate_stderr_bits": res["rate_stderr_bits"],
+            "distortion": res["distortion"],
             "samples_png": str(Path(label) / "samples.png"),
         }
     z = out["points"]["near-zero-rate"]
@@ -352,10 +395,10 @@ def _ba_on_samples(x: np.ndarray, n_points: int) -> dict[str, Any]:
     paper="002",
     target="Fig. 1 / Fig. 16",
     description="NERD on images vs Blahut-Arimoto on the empirical law of the samples; D_max",
+    options=("executor",),
 )
-def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     import rdlab.sources.nerd_sources  # noqa: F401
-    from rdlab.estimators.nerd import nerd_point
 
     settings = FIG1_SETTINGS["quick" if preset == "quick" else "paper"]
     src, info = _fig1_source(preset)
@@ -374,20 +417,21 @@ def fig1(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     slopes = [-1.0 / (4.0 * top_eig) / LN2] + [
         float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]
     ]
-    points = []
-    for k, slope in enumerate(slopes):
-        res = nerd_point(
-            src, seed=seed, slope=slope, config=cfg, run_dir=out_dir / f"point-{k}", overwrite=True
-        )
-        points.append(
-            {
-                "slope": slope,
-                "rate_bits": res.rate_bits,
-                "rate_stderr_bits": res.rate_stderr_bits,
-                "distortion": res.distortion,
-                "seconds": res.train_seconds + res.eval_seconds,
-            }
-        )
+    jobs = {
+        f"point-{k}": {
+            "source": info["source"],
+            "seed": seed,
+            "slope": slope,
+            "nerd": cfg.to_dict(),
+        }
+        for k, slope in enumerate(slopes)
+    }
+    done = _nerd_points(out_dir, options, jobs, "002-fig1")
+    keep = ("rate_bits", "rate_stderr_bits", "distortion", "seconds")
+    points = [
+        {"slope": slope, **{k: done[f"point-{i}"][k] for k in keep}}
+        for i, slope in enumerate(slopes)
+    ]
 
     from rdlab.core.io import headless_pyplot
 
