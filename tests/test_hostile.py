@@ -112,8 +112,8 @@ def test_nested_and_huge_json_in_the_output_spec():
     for spec, match in (
         (b"[" * 100000 + b"]" * 100000, "nested deeper"),
         (b'{"a":' * 50 + b"1" + b"}" * 50, "nested deeper"),
-        (b'{"kind":"gaussian","v":' + b"9" * 5000 + b"}", "not JSON"),
-        (b'{"kind":"gaussian","v":NaN}', "not JSON"),
+        (b'{"kind":"gaussian","v":' + b"9" * 5000 + b"}", "not valid JSON"),
+        (b'{"kind":"gaussian","v":NaN}', "not valid JSON"),
     ):
         header = f.header[:pos] + len(spec).to_bytes(4, "little") + spec
         _fails_fast(pack_container(1, header, f.payload), match)

@@ -108,9 +108,16 @@ MAX_JSON_DEPTH = 64
 """Deepest nesting of lists and objects rdlab accepts in a JSON file it reads."""
 
 
-def parse_json_object(text: str | bytes, what: str) -> dict[str, Any]:
-    """``text`` as a JSON object, treated as untrusted: at most :data:`MAX_JSON_BYTES`, nesting
-    at most :data:`MAX_JSON_DEPTH`, no NaN or Infinity, an object at the top.
+def parse_json_object(
+    text: str | bytes,
+    what: str,
+    *,
+    max_bytes: int = MAX_JSON_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> dict[str, Any]:
+    """``text`` as a JSON object, treated as untrusted: at most ``max_bytes``, nesting at most
+    ``max_depth`` (checked before parsing, so no parser recursion is needed to refuse a bomb;
+    brackets inside strings count too), no NaN or Infinity, an object at the top.
 
     Raises
     ------
@@ -118,13 +125,13 @@ def parse_json_object(text: str | bytes, what: str) -> dict[str, Any]:
         Any of these broken, naming ``what`` (a file, a metadata field).
     """
     raw = text.encode() if isinstance(text, str) else bytes(text)
-    if len(raw) > MAX_JSON_BYTES:
-        raise ValueError(f"{what} is {len(raw)} bytes of JSON, over the limit of {MAX_JSON_BYTES}")
+    if len(raw) > max_bytes:
+        raise ValueError(f"{what} is {len(raw)} bytes of JSON, over the limit of {max_bytes}")
     b = np.frombuffer(raw, dtype=np.uint8)
     opens = (b == ord("[")) | (b == ord("{"))
     closes = (b == ord("]")) | (b == ord("}"))
-    if b.size and int(np.cumsum(opens.astype(np.int64) - closes).max()) > MAX_JSON_DEPTH:
-        raise ValueError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
+    if b.size and int(np.cumsum(opens.astype(np.int64) - closes).max()) > max_depth:
+        raise ValueError(f"{what} is nested deeper than {max_depth} levels")
 
     def no_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a number")

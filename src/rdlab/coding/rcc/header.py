@@ -13,11 +13,10 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from rdlab.coding.container import BitstreamError, unpack_container
 from rdlab.coding.index_coding import INDEX_CODINGS, MAX_RATE_BITS, ZipfLaw
 from rdlab.coding.rcc.candidates import MAX_N_CANDIDATES, METHODS
+from rdlab.core.io import parse_json_object
 
 RCC_CODEC_ID = 1
 """Codec id of reverse channel coding in the container (fixed; see ``CODEC_IDS``)."""
@@ -138,15 +137,12 @@ class RCCHeader:
             raise bad("length of the output spec does not match")
         if spec_len > MAX_SPEC_BYTES:
             raise bad(f"output spec of {spec_len} bytes (at most {MAX_SPEC_BYTES})")
-        text = raw[pos:]
-        if _nesting(text) > MAX_SPEC_DEPTH:
-            raise bad(f"output spec nested deeper than {MAX_SPEC_DEPTH}")
         try:
-            spec = json.loads(text.decode("utf-8"), parse_constant=_no_constant)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise bad(f"output spec is not JSON ({exc})") from None
-        if not isinstance(spec, dict):
-            raise bad("output spec is not an object")
+            spec = parse_json_object(
+                raw[pos:], "output spec", max_bytes=MAX_SPEC_BYTES, max_depth=MAX_SPEC_DEPTH
+            )
+        except ValueError as exc:
+            raise bad(str(exc)) from None
         return cls(
             method=METHODS[m],
             index_coding=INDEX_CODINGS[ic],
@@ -187,22 +183,6 @@ class RCCHeader:
             "model_identity": self.output_identity.hex(),
             "output_spec": self.output_spec,
         }
-
-
-def _nesting(text: bytes) -> int:
-    """The deepest bracket nesting of a JSON text (brackets inside strings included: an upper
-    bound, checked before parsing so that no parser recursion is needed to refuse a bomb)."""
-    b = np.frombuffer(text, dtype=np.uint8)
-    step = np.isin(b, _OPEN).astype(np.int64) - np.isin(b, _CLOSE)
-    return int(np.cumsum(step).max(initial=0))
-
-
-_OPEN = np.frombuffer(b"[{", dtype=np.uint8)
-_CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number")
 
 
 def read_rcc_header(data: bytes) -> tuple[RCCHeader, bytes]:
