@@ -232,7 +232,7 @@ def test_resealed_header_fields_are_validated():
     start = 24  # the codec header follows the container prefix
     edits = {
         "header format 7": (0, b"\x07"),
-        "quantizer code 3": (1, b"\x03"),
+        "quantizer code 4": (1, b"\x04"),
         "input dimensions": (2, b"\x09"),
         "reserved": (3, b"\x01"),
         "inputs": (4, struct.pack("<Q", 2**41)),
@@ -415,5 +415,5 @@ def test_header_quantizer_codes_cover_the_quantizers():
     from rdlab.coding.learned import QUANTIZERS
     from rdlab.coding.quantizers import QUANTIZER_KINDS
 
-    assert QUANTIZERS == ("dq", "nq", "uq")  # wire format: never reorder
-    assert set(QUANTIZERS) == set(QUANTIZER_KINDS)
+    assert QUANTIZERS == ("dq", "nq", "uq", "ntc")  # wire format: never reorder
+    assert set(QUANTIZERS) == {*QUANTIZER_KINDS, "ntc"}

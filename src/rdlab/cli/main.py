@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.rcc",
     "rdlab.cli.nerd",
     "rdlab.cli.lc",
+    "rdlab.cli.ntc",
     "rdlab.cli.audit",
     "rdlab.cli.report",
     "rdlab.cli.demo",

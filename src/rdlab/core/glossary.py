@@ -438,7 +438,18 @@ GLOSSARY: dict[str, Term] = {
         "the NERD generator network: mlp or dcgan (null: chosen from the sample shape)",
     ),
     "generator_params": _t("", "parameters given to the NERD generator (e.g. width, channels)"),
-    "checkpoint_every": _t("steps", "steps between checkpoints of a NERD run"),
+    "checkpoint_every": _t("steps", "steps between checkpoints of a NERD or NTC run"),
+    # -- nonlinear transform coding (seed 002's DNN compressor) -------------------------------
+    "filters": _t("", "hidden widths of each channel's cumulative in the factorised density"),
+    "distortion_weight": _t(
+        "bits per unit distortion",
+        "λ of an NTC model, trained for rate + λ · distortion (rdlab ntc train --lam)",
+    ),
+    "active_latents": _t(
+        "", "NTC latent channels whose coding table has more than 0.01 bit of entropy"
+    ),
+    "loss": _t("bits", "training objective: rate + λ · distortion, per sample"),
+    "out": _t("", "the folder a command wrote its runs to"),
     "log_every": _t("steps", "steps between entries of a NERD run's history"),
     "eval_dtype": _t("", "arithmetic of the final NERD estimate (float64)"),
     "architecture": _t(

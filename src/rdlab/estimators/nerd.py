@@ -1132,7 +1132,8 @@ class NERDResult:
         )
 
 
-def _resolve_source(source: object) -> tuple[Any, str]:
+def resolve_source(source: object) -> tuple[Any, str]:
+    """``(source, name)`` of a registered source name or a source object."""
     import rdlab.sources.nerd_sources  # noqa: F401 - registers the NERD sources
     from rdlab.sources.base import Source
     from rdlab.sources.registry import make_source
@@ -1162,6 +1163,9 @@ def _split(n: int, config: NERDConfig, seed: int) -> tuple[np.ndarray, np.ndarra
 
 def split_samples(source: Any, config: NERDConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Training and held-out samples of a source.
+
+    ``config`` is any settings object with ``n_train`` and ``n_eval`` (:class:`NERDConfig`,
+    :class:`rdlab.models.ntc.NTCConfig`).
 
     A source with a finite data set (``source.data``, e.g. image sets, a user's data
     (:class:`~rdlab.sources.user_data.DataSource`) and
@@ -1315,7 +1319,7 @@ def nerd_point(
                 f"slope must be < 0 (dR/dD in bits per unit distortion), got {slope}; "
                 "the paper's multiplier beta = slope * ln 2 must be negative"
             )
-    src, name = _resolve_source(source)
+    src, name = resolve_source(source)
     name = source_name or name
     x_tr, x_ev = split_samples(src, cfg, seed)
     d_max_emp = zero_rate_distortion(x_ev, distortion)
@@ -1561,6 +1565,7 @@ __all__ = [
     "pairwise_distortion",
     "plot_history",
     "rate_function_bits",
+    "resolve_source",
     "save_sample_grid",
     "solve_beta",
     "split_record",

@@ -6,6 +6,7 @@
 ``rcc:gaussian20``,                reverse channel coding with the exact R(D)-optimal output law
 ``rcc:gaussian:4,2,1``             of that Gaussian (give ``distortion`` or ``slope``)
 a learned-codec run directory      its trained quantised autoencoder (``rdlab lc train``)
+an NTC run directory               its nonlinear transform code (``rdlab ntc train``)
 a NERD run directory               reverse channel coding with its trained generator as
                                    :math:`Q_Y` (``rdlab nerd``; the run's slope unless ``slope``)
 a product-quantiser file           the fitted quantiser (``.safetensors``, ``ProductQuantizer.save``)
@@ -31,7 +32,8 @@ RCC_PREFIX = "rcc:"
 
 
 def _run_kind(path: Path) -> str:
-    """``"learned"`` or ``"nerd"`` for a run directory (a NERD sweep counts as NERD)."""
+    """``"learned"``, ``"ntc"`` or ``"nerd"`` for a run directory (a NERD sweep counts as
+    NERD)."""
     config = path / "config.json"
     if not config.is_file():
         if any(path.glob("point-*/generator.safetensors")):
@@ -40,9 +42,11 @@ def _run_kind(path: Path) -> str:
     cfg = read_json_object(config)
     if cfg.get("kind") == "learned-codec":
         return "learned"
+    if cfg.get("kind") == "ntc":
+        return "ntc"
     if cfg.get("estimator") == "nerd":
         return "nerd"
-    raise ValueError(f"{path} is neither a learned-codec run nor a NERD run")
+    raise ValueError(f"{path} is not a learned-codec, NTC or NERD run")
 
 
 def load_codec(
@@ -124,6 +128,10 @@ def load_codec(
         from rdlab.models.learned import load_learned_codec
 
         return load_learned_codec(path, device, max_memory_bytes=max_memory_bytes)
+    if kind == "ntc":
+        from rdlab.models.ntc import load_ntc_codec
+
+        return load_ntc_codec(path, device, max_memory_bytes=max_memory_bytes)
     from rdlab.coding.rcc.nerd import nerd_output
 
     if distortion is not None:

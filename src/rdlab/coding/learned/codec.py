@@ -280,7 +280,8 @@ register_codec(
     CodecEntry(
         codec_id=LEARNED_CODEC_ID,
         name="learned",
-        summary="learned quantised autoencoder (DQ / NQ / UQ) with range-coded symbols",
+        summary="learned quantised autoencoder (DQ / NQ / UQ) or nonlinear transform code (NTC) "
+        "with range-coded symbols",
         read_header=LearnedHeader.from_bytes,
         from_header=_codec_from_header,
     )

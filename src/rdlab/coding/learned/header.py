@@ -4,7 +4,7 @@ Layout (all integers little-endian; ``docs/bitstream.md``, "Learned codec (id 2)
 
     offset     size  field
     0          1     header format    1
-    1          1     quantizer        0 "dq", 1 "nq", 2 "uq"
+    1          1     quantizer        0 "dq", 1 "nq", 2 "uq", 3 "ntc"
     2          1     input ndim k     <= 8
     3          1     reserved         0
     4          8     n                uint64, number of coded inputs, <= 2^40
@@ -40,10 +40,12 @@ LEARNED_CODEC_ID = 2
 HEADER_FORMAT = 1
 """Version of the learned-codec header layout; readers reject any other."""
 
-QUANTIZERS = ("dq", "nq", "uq")
-"""Quantizer names in the order of their header codes (0, 1, 2). This is wire format, fixed
+QUANTIZERS = ("dq", "nq", "uq", "ntc")
+"""Quantizer names in the order of their header codes (0, 1, 2, 3). This is wire format, fixed
 forever; it holds the names of :data:`rdlab.coding.quantizers.QUANTIZER_KINDS` (checked by
-``tests/test_learned_codec.py``) but does not follow that tuple's order."""
+``tests/test_learned_codec.py``) but does not follow that tuple's order, and ``"ntc"``: integer
+rounding of unbounded latents shifted into each symbol's table (nonlinear transform coding,
+:mod:`rdlab.models.ntc`; no dither, no decoder noise)."""
 
 MAX_INPUTS = 1 << 40
 """Largest number of coded inputs in one stream."""
@@ -73,7 +75,7 @@ class LearnedHeader:
     ----------
     model_identity : bytes
         32 bytes: identity of the model (weights and coding model) that wrote the stream.
-    quantizer : {"dq", "nq", "uq"}
+    quantizer : {"dq", "nq", "uq", "ntc"}
     levels : tuple of int
         Levels of each latent dimension, each in [2, 2^16], at most 2^20 dimensions.
     n_samples : int

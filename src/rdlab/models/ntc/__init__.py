@@ -1,0 +1,36 @@
+"""Nonlinear transform coding: the DNN-compressor baseline of seed 002 (Ballé et al. 2021).
+
+- :mod:`~rdlab.models.ntc.density` — the factorised non-parametric density of Ballé et al.
+  (2018), appendix 6.1, and the coding tables built from it;
+- :mod:`~rdlab.models.ntc.model` — :class:`NTCConfig`, the transforms, training, the run
+  directory (:func:`ntc_run`) and the bitstream codec (:func:`ntc_codec`,
+  :func:`load_ntc_codec`).
+"""
+
+from rdlab.models.ntc.density import factorized_density
+from rdlab.models.ntc.model import (
+    NTC_PRESETS,
+    NTCConfig,
+    NTCModel,
+    NTCRun,
+    NTCTables,
+    load_ntc_codec,
+    ntc_codec,
+    ntc_config,
+    ntc_run,
+    train_ntc,
+)
+
+__all__ = [
+    "NTC_PRESETS",
+    "NTCConfig",
+    "NTCModel",
+    "NTCRun",
+    "NTCTables",
+    "factorized_density",
+    "load_ntc_codec",
+    "ntc_codec",
+    "ntc_config",
+    "ntc_run",
+    "train_ntc",
+]

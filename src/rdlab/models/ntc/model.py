@@ -1,0 +1,641 @@
+r"""Nonlinear transform coding (NTC): the DNN-compressor baseline of seed 002.
+
+An analysis transform :math:`g_a`, integer rounding of the latents, a synthesis transform
+:math:`g_s` and a factorised density of the latents (:mod:`rdlab.models.ntc.density`), trained
+jointly on
+
+.. math:: L = E\big[-\log_2 p(g_a(x) + u)\big] + \lambda\, E\big[d(x, g_s(g_a(x) + u))\big],
+   \qquad u \sim U(-\tfrac12, \tfrac12)^k,
+
+(Ballé et al. 2021, eq. (9); seed 002, Appendix C-B), the rate in bits per sample and
+:math:`\lambda` in bits per unit of distortion. At inference the latents are rounded; a
+quantised coding table per channel, built once from the density when training ends and stored
+with the model, drives the range coder, so encoder and decoder agree bit for bit on any machine
+(:class:`~rdlab.coding.learned.QuantizedLatentCodec`, quantiser ``"ntc"``).
+
+Transforms: MLPs for vectors (``d -> width -> width -> latent_dim`` and back, softplus between),
+convolutions for images (two stride-2 5x5 convolutions and a 3x3 one, ReLU between, and the
+transposes back; ``latent_dim`` channels at a quarter of the side, sides divisible by 4), whose
+channels share one density across positions. Distortion: squared error summed over a sample for
+vectors (``squared_error``, the unit of R(D) of a Gaussian source), mean squared error per pixel
+for images in [0, 1] (``mse_per_component``).
+
+References
+----------
+.. [1] J. Ballé, P. A. Chou, D. Minnen, S. Singh, N. Johnston, E. Agustsson, S. J. Hwang,
+   G. Toderici, "Nonlinear Transform Coding", IEEE JSTSP 15(2), 2021.
+.. [2] E. Lei, H. Hassani, S. Saeedi Bidokhti, "Neural Estimation of the Rate-Distortion
+   Function With Applications to Operational Source Coding", Appendix C-B.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rdlab.coding.categorical import CategoricalModel
+from rdlab.coding.codec import measure_codec
+from rdlab.coding.learned import QuantizedLatentCodec
+from rdlab.coding.rcc import checkpoint_identity
+from rdlab.core.results import jsonable
+from rdlab.core.rundir import RunDir
+from rdlab.core.torch_state import (
+    build_bounded,
+    check_device,
+    load_optimizer_tensors,
+    optimizer_tensors,
+    step_seed,
+)
+from rdlab.core.validation import check_int, check_nonnegative, check_positive
+from rdlab.models.ntc.density import factorized_density
+
+MODEL_FILE = "model"
+TRAIN_FILE = "train"
+RUN_KIND = "ntc"
+
+DENSITY_LR_FACTOR = 10.0
+"""The density's learning rate over the transforms' (it starts far from the latents' law)."""
+
+MAX_LATENT_DIM = 4096
+MAX_WIDTH = 4096
+
+
+@dataclass(frozen=True)
+class NTCConfig:
+    """Settings of one NTC model.
+
+    Attributes
+    ----------
+    distortion_weight : float
+        :math:`\\lambda \\ge 0` of the loss rate + λ · distortion, in bits per unit of
+        distortion (``--lam``; not seed 001's perception weight ``lam``).
+    latent_dim : int
+        Latent dimensions (vectors) or latent channels (images).
+    width : int
+        Hidden width (vectors) or channels (images) of the transforms.
+    steps, batch_size : int
+        Adam steps and samples per step.
+    lr, lr_final : float
+        Learning rate, decayed along a cosine to ``lr_final``.
+    n_train, n_eval : int
+        Training samples and held-out samples (a finite data set holds out at most a sixth,
+        :func:`rdlab.sources.user_data.split_indices`; a distribution is sampled afresh).
+    filters : tuple of int
+        Hidden widths of each channel's cumulative (the density's (3, 3, 3)).
+    checkpoint_every : int
+        Steps between resumable checkpoints.
+    """
+
+    distortion_weight: float
+    latent_dim: int = 16
+    width: int = 128
+    steps: int = 3000
+    batch_size: int = 256
+    lr: float = 1e-3
+    lr_final: float = 1e-5
+    n_train: int = 20_000
+    n_eval: int = 2048
+    filters: tuple[int, ...] = (3, 3, 3)
+    checkpoint_every: int = 1000
+
+    def __post_init__(self) -> None:
+        check_nonnegative("distortion_weight", self.distortion_weight)
+        if not math.isfinite(self.distortion_weight) or self.distortion_weight > 1e12:
+            raise ValueError(
+                f"distortion_weight (--lam) must be finite and at most 1e12, got "
+                f"{self.distortion_weight}"
+            )
+        check_int("latent_dim", self.latent_dim, minimum=1, maximum=MAX_LATENT_DIM)
+        check_int("width", self.width, minimum=1, maximum=MAX_WIDTH)
+        for name in ("steps", "batch_size", "n_train", "n_eval", "checkpoint_every"):
+            check_int(name, getattr(self, name), minimum=1, maximum=10**9)
+        check_positive("lr", self.lr)
+        check_positive("lr_final", self.lr_final)
+        if self.lr_final > self.lr:
+            raise ValueError(f"lr_final must be <= lr, got {self.lr_final} > {self.lr}")
+        object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: object) -> NTCConfig:
+        if not isinstance(d, dict):
+            raise ValueError(f"NTC settings must be a JSON object, got {type(d).__name__}")
+        unknown = sorted(set(d) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown NTC settings: {', '.join(unknown)}")
+        try:
+            return cls(**{k: tuple(v) if k == "filters" else v for k, v in d.items()})
+        except TypeError as exc:
+            raise ValueError(f"bad NTC settings ({exc})") from None
+
+
+NTC_PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"steps": 3000, "batch_size": 256, "n_train": 20_000, "n_eval": 2048},
+    "paper": {"steps": 100_000, "batch_size": 256, "n_train": 1_000_000, "n_eval": 10_000},
+}
+"""Training lengths by preset; the rest of :class:`NTCConfig` as given."""
+
+
+def ntc_config(preset: str, **kw: Any) -> NTCConfig:
+    """The settings of ``preset`` (``quick`` or ``paper``) with ``kw`` applied."""
+    if preset not in NTC_PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(NTC_PRESETS)}, got {preset!r}")
+    return NTCConfig(**{**NTC_PRESETS[preset], **kw})
+
+
+def _architecture(cfg: NTCConfig, shape: tuple[int, ...]) -> dict[str, Any]:
+    kind = "mlp" if len(shape) == 1 else "conv"
+    return {
+        "name": f"ntc-{kind}",
+        "input_shape": list(shape),
+        "latent_dim": cfg.latent_dim,
+        "width": cfg.width,
+        "filters": list(cfg.filters),
+    }
+
+
+class NTCModel:
+    """Analysis and synthesis transforms and the latent density of one input shape."""
+
+    def __init__(self, cfg: NTCConfig, input_shape: tuple[int, ...], *, seed: int, device="cpu"):
+        import torch
+
+        self.config = cfg
+        self.input_shape = tuple(int(s) for s in input_shape)
+        if len(self.input_shape) == 3:
+            _, h, w = self.input_shape
+            if h % 4 or w % 4:
+                raise ValueError(
+                    f"NTC image sides must be divisible by 4, got {h}x{w} (pad or resize)"
+                )
+        elif len(self.input_shape) != 1:
+            raise ValueError(f"NTC codes vectors (m,) or images (C, H, W), got {input_shape}")
+        self.device = check_device(device)
+        torch.manual_seed(step_seed(seed, 0))
+        self.analysis_net, self.synthesis_net, self.density = build_bounded(
+            self._build, f"an NTC model of width {cfg.width} and {cfg.latent_dim} latents"
+        )
+        for m in self.modules():
+            m.to(self.device)
+
+    def _build(self):
+        import torch.nn as nn
+
+        cfg, k, w = self.config, self.config.latent_dim, self.config.width
+        if len(self.input_shape) == 1:
+            (d,) = self.input_shape
+            ga = nn.Sequential(
+                nn.Linear(d, w), nn.Softplus(), nn.Linear(w, w), nn.Softplus(), nn.Linear(w, k)
+            )
+            gs = nn.Sequential(
+                nn.Linear(k, w), nn.Softplus(), nn.Linear(w, w), nn.Softplus(), nn.Linear(w, d)
+            )
+        else:
+            c = self.input_shape[0]
+            ga = nn.Sequential(
+                nn.Conv2d(c, w, 5, 2, 2), nn.ReLU(), nn.Conv2d(w, w, 5, 2, 2), nn.ReLU(),
+                nn.Conv2d(w, k, 3, 1, 1),
+            )  # fmt: skip
+            gs = nn.Sequential(
+                nn.ConvTranspose2d(k, w, 5, 2, 2, 1), nn.ReLU(),
+                nn.ConvTranspose2d(w, w, 5, 2, 2, 1), nn.ReLU(), nn.Conv2d(w, c, 3, 1, 1),
+            )  # fmt: skip
+        return ga, gs, factorized_density(k, cfg.filters)
+
+    def modules(self) -> tuple[Any, ...]:
+        return (self.analysis_net, self.synthesis_net, self.density)
+
+    def parameters(self) -> list[Any]:
+        return [p for m in self.modules() for p in m.parameters()]
+
+    def train(self, flag: bool = True) -> None:
+        for m in self.modules():
+            m.train(flag)
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.input_shape) == 3
+
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one sample's latents: ``(k,)`` or ``(k, H/4, W/4)``."""
+        if not self.is_image:
+            return (self.config.latent_dim,)
+        _, h, w = self.input_shape
+        return (self.config.latent_dim, h // 4, w // 4)
+
+    @staticmethod
+    def channels_last(y: Any) -> Any:
+        """Latents ``(n, k[, h, w])`` as density inputs ``(n * h * w, k)``."""
+        return y if y.dim() == 2 else y.permute(0, 2, 3, 1).reshape(-1, y.shape[1])
+
+    def distortion(self, x: Any, x_hat: Any) -> Any:
+        """Per-sample distortion: summed squared error (vectors), MSE per pixel (images)."""
+        err = (x - x_hat) ** 2
+        return err.sum(1) if not self.is_image else err.flatten(1).mean(1)
+
+    @property
+    def distortion_measure(self) -> str:
+        return "mse_per_component" if self.is_image else "squared_error"
+
+    def state_tensors(self) -> dict[str, Any]:
+        out = {}
+        for prefix, m in zip(("analysis", "synthesis", "density"), self.modules(), strict=True):
+            out.update({f"{prefix}.{k}": v.detach().cpu() for k, v in m.state_dict().items()})
+        return out
+
+    def load_state_tensors(self, tensors: dict[str, Any]) -> None:
+        for prefix, m in zip(("analysis", "synthesis", "density"), self.modules(), strict=True):
+            head = prefix + "."
+            part = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
+            try:
+                m.load_state_dict(part, strict=True)
+            except RuntimeError as exc:
+                raise ValueError(f"the checkpoint does not fit this NTC model ({exc})") from None
+
+
+@dataclass(frozen=True)
+class NTCTables:
+    """The coding tables of a trained model: per latent channel the first integer ``lo`` of its
+    table and the pmf over ``lo .. lo + L - 1`` (float64, stored in the model file)."""
+
+    offsets: tuple[int, ...]
+    pmfs: tuple[np.ndarray, ...]
+
+    def coding_model(self, positions: int) -> CategoricalModel:
+        """One pmf per sent symbol: each channel's table repeated over ``positions``."""
+        return CategoricalModel(tuple(p for p in self.pmfs for _ in range(positions)))
+
+    def to_tensors(self) -> dict[str, np.ndarray]:
+        levels = np.array([p.size for p in self.pmfs], dtype=np.int64)
+        table = np.zeros((len(self.pmfs), int(levels.max())), dtype=np.float64)
+        for c, p in enumerate(self.pmfs):
+            table[c, : p.size] = p
+        return {
+            "coding.offsets": np.asarray(self.offsets, dtype=np.int64),
+            "coding.levels": levels,
+            "coding.pmf": table,
+        }
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, Any]) -> NTCTables:
+        try:
+            offsets = np.asarray(tensors["coding.offsets"], dtype=np.int64)
+            levels = np.asarray(tensors["coding.levels"], dtype=np.int64)
+            table = np.asarray(tensors["coding.pmf"], dtype=np.float64)
+        except KeyError as exc:
+            raise ValueError(f"the NTC model file holds no coding table ({exc})") from None
+        if offsets.ndim != 1 or levels.shape != offsets.shape or table.shape[0] != levels.size:
+            raise ValueError("the NTC coding table has inconsistent shapes")
+        if np.any(levels < 2) or np.any(levels > table.shape[1]):
+            raise ValueError("the NTC coding table has impossible levels")
+        pmfs = tuple(table[c, : int(n)].copy() for c, n in enumerate(levels))
+        CategoricalModel(pmfs)  # checks every pmf
+        return cls(tuple(int(o) for o in offsets), pmfs)
+
+
+def train_ntc(
+    model: NTCModel,
+    x_train: np.ndarray,
+    *,
+    seed: int,
+    rd: RunDir | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    desc: str = "ntc",
+) -> list[dict[str, float]]:
+    """Train ``model`` on ``x_train`` for ``config.steps`` Adam steps; return the history
+    (rate in bits per sample, distortion, loss every 100 steps). With ``rd`` a resumable
+    checkpoint is written every ``checkpoint_every`` steps and, with ``resume``, read back."""
+    import torch
+    from tqdm.auto import tqdm
+
+    cfg = model.config
+    x = torch.from_numpy(np.ascontiguousarray(x_train, dtype=np.float32))
+    transforms = [p for m in model.modules()[:2] for p in m.parameters()]
+    # the density learns DENSITY_LR_FACTOR times faster: its scale must follow the latents'
+    opt = torch.optim.Adam(
+        [{"params": transforms, "factor": 1.0},
+         {"params": list(model.density.parameters()), "factor": DENSITY_LR_FACTOR}],
+        lr=cfg.lr,
+    )  # fmt: skip
+    start, history = 0, []
+    if resume and rd is not None and rd.has_checkpoint(TRAIN_FILE):
+        arch = _architecture(cfg, model.input_shape)
+        tensors, state = rd.load_checkpoint(TRAIN_FILE, architecture=arch, required=("step",))
+        model.load_state_tensors(tensors)
+        load_optimizer_tensors(opt, tensors)
+        start, history = int(state["step"]), list(state.get("history", []))
+    model.train(True)
+    bar = tqdm(total=cfg.steps, initial=start, desc=desc, leave=False, disable=not progress)
+    for step in range(start, cfg.steps):
+        lr = cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (
+            1 + math.cos(math.pi * step / cfg.steps)
+        )
+        for g in opt.param_groups:
+            g["lr"] = lr * g["factor"]
+        gen = torch.Generator().manual_seed(step_seed(seed, step + 1))
+        idx = torch.randint(0, x.shape[0], (cfg.batch_size,), generator=gen)
+        xb = x[idx].to(model.device)
+        y = model.analysis_net(xb)
+        noise = torch.rand(y.shape, generator=gen).to(model.device) - 0.5
+        y_tilde = y + noise
+        bits = model.density.bits(model.channels_last(y_tilde)).sum() / xb.shape[0]
+        dist = model.distortion(xb, model.synthesis_net(y_tilde)).mean()
+        loss = bits + cfg.distortion_weight * dist
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if (step + 1) % 100 == 0 or step + 1 == cfg.steps:
+            history.append(
+                {"step": step + 1, "rate_bits": bits.item(), "distortion": dist.item(),
+                 "loss": loss.item()}
+            )  # fmt: skip
+        if rd is not None and ((step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps):
+            rd.save_checkpoint(
+                TRAIN_FILE,
+                {**model.state_tensors(), **optimizer_tensors(opt)},
+                {"step": step + 1, "history": history},
+                architecture=_architecture(cfg, model.input_shape),
+            )
+        bar.update(1)
+    bar.close()
+    model.train(False)
+    return history
+
+
+def ntc_codec(
+    model: NTCModel,
+    tables: NTCTables,
+    identity: bytes,
+    *,
+    batch: int = 4096,
+    max_memory_bytes: int | None = None,
+) -> QuantizedLatentCodec:
+    """The bitstream codec of a trained model: rounded latents, clamped to each channel's table
+    (a latent beyond it costs at most the folded tail mass, 1e-9), range coded with the tables.
+    Inputs ``(n, *input_shape)`` float; outputs float32 of the same shape."""
+    import torch
+
+    lat = model.latent_shape()
+    positions = int(np.prod(lat[1:])) if len(lat) > 1 else 1
+    lo = torch.tensor(tables.offsets, dtype=torch.float32)[:, None]  # (k, 1)
+    hi = lo + torch.tensor([p.size - 1 for p in tables.pmfs], dtype=torch.float32)[:, None]
+
+    def to_symbols(y: Any) -> Any:
+        flat = y.reshape(y.shape[0], lat[0], -1)  # (n, k, positions)
+        q = torch.clamp(torch.round(flat), lo, hi) - lo
+        return q.reshape(y.shape[0], -1).to(torch.int64)
+
+    def analysis(x: np.ndarray, _u: np.ndarray) -> np.ndarray:
+        out = []
+        with torch.no_grad():
+            for i in range(0, x.shape[0], batch):
+                xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch], dtype=np.float32))
+                out.append(to_symbols(model.analysis_net(xb.to(model.device)).cpu()))
+        return torch.cat(out).numpy() if out else np.zeros((0, lat[0] * positions), np.int64)
+
+    def synthesis(s: np.ndarray, _u: np.ndarray) -> np.ndarray:
+        out = []
+        with torch.no_grad():
+            for i in range(0, s.shape[0], batch):
+                sb = torch.from_numpy(s[i : i + batch]).to(torch.float32)
+                y = (sb.reshape(sb.shape[0], lat[0], positions) + lo).reshape(-1, *lat)
+                out.append(model.synthesis_net(y.to(model.device)).cpu())
+        return torch.cat(out).numpy()
+
+    def check(x: object) -> np.ndarray:
+        arr = np.asarray(x)
+        if arr.dtype == np.uint8:
+            arr = arr.astype(np.float32) / np.float32(255.0)
+        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+            raise TypeError(f"inputs must be real numbers, got {arr.dtype}")
+        arr = arr.astype(np.float32)
+        if arr.ndim == len(model.input_shape) and model.input_shape[0] == 1 and model.is_image:
+            arr = arr[:, None]  # (n, H, W) single-channel images
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("inputs must be finite (found NaN or inf)")
+        return arr
+
+    return QuantizedLatentCodec(
+        analysis,
+        synthesis,
+        tables.coding_model(positions),
+        "ntc",
+        model.input_shape,
+        identity,
+        check_input=check,
+        distortion_measure=model.distortion_measure,
+        max_memory_bytes=max_memory_bytes,
+    )
+
+
+@dataclass(frozen=True)
+class NTCRun:
+    """A trained NTC model and its held-out operating point (bits per sample)."""
+
+    path: str
+    source: str
+    config: NTCConfig
+    input_shape: tuple[int, ...]
+    n_eval: int
+    rate_bits: float
+    rate_payload_bits: float
+    rate_information_bits: float
+    distortion: float
+    distortion_stderr: float | None
+    distortion_measure: str
+    train_seconds: float
+    active_latents: int
+    closed_form_rate_bits: float | None = None
+    history: tuple[dict[str, float], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "path": self.path,
+            "source": self.source,
+            "config": self.config.to_dict(),
+            "input_shape": list(self.input_shape),
+            "n_eval": self.n_eval,
+            "rate_bits": self.rate_bits,
+            "rate_payload_bits": self.rate_payload_bits,
+            "rate_information_bits": self.rate_information_bits,
+            "distortion": self.distortion,
+            "distortion_stderr": self.distortion_stderr,
+            "distortion_measure": self.distortion_measure,
+            "train_seconds": self.train_seconds,
+            "active_latents": self.active_latents,
+            "history": list(self.history),
+        }
+        if self.closed_form_rate_bits is not None:
+            d["closed_form_rate_bits"] = self.closed_form_rate_bits
+            d["excess_rate_bits"] = self.rate_bits - self.closed_form_rate_bits
+            d["reference"] = "closed-form R(D) at the measured distortion"
+        return jsonable(d)
+
+
+def _closed_form(source: Any, distortion: float, measure: str) -> float | None:
+    """R(D) of a Gaussian source at the measured distortion (squared error per sample)."""
+    from rdlab.sources.base import GaussianSource
+    from rdlab.theory.gaussian import vector_gaussian_rate_distortion
+
+    if not isinstance(source, GaussianSource) or measure != "squared_error":
+        return None
+    return float(vector_gaussian_rate_distortion(distortion, source))
+
+
+def ntc_run(
+    source: Any,
+    cfg: NTCConfig,
+    out: str | Path,
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+    source_name: str | None = None,
+) -> NTCRun:
+    """Train an NTC model on ``source`` into the run directory ``out`` and measure it.
+
+    ``out`` gets ``config.json``, ``train.safetensors`` (resumable), ``model.safetensors``
+    (weights and coding tables; its canonical content is the model's identity) and
+    ``results.json`` (:class:`NTCRun`): rates from the real bitstream of the held-out samples.
+
+    Parameters
+    ----------
+    source : str or Source
+        A registered source name or a source (a user's data:
+        :class:`~rdlab.sources.user_data.DataSource`).
+    """
+    import torch
+
+    from rdlab.estimators.nerd import resolve_source, split_record, split_samples
+
+    src, name = resolve_source(source)
+    name = source_name or name
+    x_tr, x_ev = split_samples(src, cfg, seed)
+    shape = tuple(int(s) for s in x_tr.shape[1:])
+    model = NTCModel(cfg, shape, seed=seed, device=device)
+    arch = _architecture(cfg, shape)
+    run_config = {
+        "kind": RUN_KIND,
+        "config": cfg.to_dict(),
+        "seed": seed,
+        "source": name,
+        "source_description": src.describe() if hasattr(src, "describe") else {},
+        "split": split_record(src, cfg, seed),
+        "architecture": arch,
+    }
+    rd = RunDir(out)
+    resumed = rd.open(run_config, resume=resume, overwrite=overwrite)
+    t0 = time.perf_counter()
+    history = train_ntc(model, x_tr, seed=seed, rd=rd, resume=resumed, progress=progress)
+    train_s = time.perf_counter() - t0
+    tables = NTCTables(*model.density.pmf_tables())
+    arrays = {k: v.numpy() for k, v in model.state_tensors().items()}
+    arrays.update(tables.to_tensors())
+    rd.path.mkdir(parents=True, exist_ok=True)
+    from rdlab.core.io import write_safetensors
+
+    write_safetensors(
+        rd.checkpoint_path(MODEL_FILE),
+        arrays,
+        {"format": "rdlab-ntc", "architecture": _json(arch), "config": _json(run_config)},
+    )
+    codec = ntc_codec(model, tables, checkpoint_identity(rd.checkpoint_path(MODEL_FILE)))
+    with torch.no_grad():
+        report = measure_codec(codec, x_ev, seed=0)
+    active = sum(1 for p in tables.pmfs if float(-(p * np.log2(p)).sum()) > 0.01)
+    run = NTCRun(
+        path=str(rd.path),
+        source=name,
+        config=cfg,
+        input_shape=shape,
+        n_eval=int(x_ev.shape[0]),
+        rate_bits=report.rate_bits,
+        rate_payload_bits=report.rate_payload_bits,
+        rate_information_bits=report.rate_information_bits,
+        distortion=report.distortion,
+        distortion_stderr=report.distortion_stderr,
+        distortion_measure=report.distortion_measure,
+        train_seconds=train_s,
+        active_latents=active,
+        closed_form_rate_bits=_closed_form(src, report.distortion, report.distortion_measure),
+        history=tuple(history),
+    )
+    rd.write_results(run.to_dict())
+    return run
+
+
+def _json(obj: Any) -> str:
+    import json
+
+    return json.dumps(jsonable(obj), sort_keys=True, separators=(",", ":"))
+
+
+def load_ntc_codec(
+    run: str | Path, device: str = "cpu", *, max_memory_bytes: int | None = None
+) -> QuantizedLatentCodec:
+    """The bitstream codec of a finished NTC run (its weights and stored coding tables).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such run, or no ``model.safetensors``.
+    ValueError
+        Not an NTC run, settings out of range, or a model file that does not fit them.
+    """
+    from safetensors.torch import load_file
+
+    rd = RunDir(run)
+    if not rd.config_path.exists():
+        raise FileNotFoundError(f"{rd.path} is not a run directory (no config.json)")
+    cfg_all = rd.read_config()
+    if cfg_all.get("kind") != RUN_KIND:
+        raise ValueError(f"{rd.path} is not an NTC run (config.json kind is not ntc)")
+    cfg = NTCConfig.from_dict(cfg_all.get("config"))
+    arch = cfg_all.get("architecture")
+    shape = arch.get("input_shape") if isinstance(arch, dict) else None
+    if not isinstance(shape, list) or not all(isinstance(s, int) and 0 < s <= 4096 for s in shape):
+        raise ValueError(f"{rd.config_path}: architecture.input_shape is missing or out of range")
+    seed = cfg_all.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 63:
+        raise ValueError(f"{rd.config_path}: seed must be an integer in [0, 2^63)")
+    path = rd.checkpoint_path(MODEL_FILE)
+    if not path.exists():
+        raise FileNotFoundError(f"{rd.path} has no finished model ({MODEL_FILE}.safetensors)")
+    try:
+        tensors = load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise ValueError(f"{path} is not a readable safetensors file ({exc})") from None
+    model = NTCModel(cfg, tuple(shape), seed=seed, device=device)
+    model.load_state_tensors({k: v for k, v in tensors.items() if not k.startswith("coding.")})
+    model.train(False)
+    tables = NTCTables.from_tensors({k: v.numpy() for k, v in tensors.items()})
+    if len(tables.offsets) != cfg.latent_dim:
+        raise ValueError(
+            f"{path}: {len(tables.offsets)} coding tables for {cfg.latent_dim} latents"
+        )
+    return ntc_codec(model, tables, checkpoint_identity(path), max_memory_bytes=max_memory_bytes)
+
+
+__all__ = [
+    "MODEL_FILE",
+    "NTC_PRESETS",
+    "NTCConfig",
+    "NTCModel",
+    "NTCRun",
+    "NTCTables",
+    "load_ntc_codec",
+    "ntc_codec",
+    "ntc_config",
+    "ntc_run",
+    "train_ntc",
+]

@@ -1,0 +1,187 @@
+"""Nonlinear transform coding: the density against its definition, real bytes against the
+information content, the codec on the protocol, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from rdlab.coding.codec import decoder_for, measure_codec  # noqa: E402
+from rdlab.coding.container import BitstreamError  # noqa: E402
+from rdlab.models.ntc import (  # noqa: E402
+    NTCConfig,
+    NTCModel,
+    NTCTables,
+    factorized_density,
+    load_ntc_codec,
+    ntc_config,
+    ntc_run,
+)
+from rdlab.models.ntc.density import TAIL_MASS  # noqa: E402
+from rdlab.sources.base import GaussianSource  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def density():
+    torch.manual_seed(0)
+    d = factorized_density(3)
+    with torch.no_grad():  # move it away from its initialisation: different shapes per channel
+        for p in d.parameters():
+            p.add_(0.3 * torch.randn(p.shape))
+    return d
+
+
+def test_cdf_is_monotone_and_likelihoods_sum_to_one(density):
+    grid = torch.linspace(-60, 60, 4001)[:, None].expand(-1, 3)
+    with torch.no_grad():
+        f = density.cdf(grid)
+        assert torch.all(f[1:] >= f[:-1]) and f.min() >= 0 and f.max() <= 1
+        ints = torch.arange(-300, 301, dtype=torch.float32)[:, None].expand(-1, 3)
+        total = density.likelihood(ints).double().sum(0)
+    assert torch.allclose(total, torch.ones(3, dtype=torch.float64), atol=1e-5), total
+
+
+def test_likelihood_gradients_match_finite_differences(density):
+    d = factorized_density(2, (3, 3)).double()
+    y = torch.randn(5, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: d.likelihood(v), (y,))
+    names = [n for n, _ in d.named_parameters()]
+
+    def of_params(*ps):
+        return torch.func.functional_call(d, dict(zip(names, ps, strict=True)), (y.detach(),))
+
+    start = tuple(p.detach().clone().requires_grad_() for p in d.parameters())
+    assert torch.autograd.gradcheck(of_params, start)
+
+
+def test_coding_tables_are_the_bin_masses_with_the_tails_folded(density):
+    offsets, pmfs = density.pmf_tables()
+    for c, (lo, p) in enumerate(zip(offsets, pmfs, strict=True)):
+        assert p.sum() == pytest.approx(1.0, abs=1e-12) and np.all(p > 0)
+        k = torch.arange(lo + 1, lo + p.size - 1, dtype=torch.float32)
+        inner = density.likelihood(k[:, None].expand(-1, 3)).detach().double().numpy()[:, c]
+        assert np.allclose(p[1:-1], inner, rtol=1e-4, atol=1e-7)
+        # the tables cover all but the tail mass on each side
+        with torch.no_grad():
+            below = density.cdf(torch.full((1, 3), lo - 0.5))[0, c].item()
+        assert below < TAIL_MASS * 1.01
+
+
+SOURCE = GaussianSource(np.array([4.0, 2.0, 1.0, 0.5]))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ntc") / "run"
+    cfg = ntc_config(
+        "quick", distortion_weight=1.0, latent_dim=4, width=32, steps=600, n_train=4000, n_eval=500
+    )
+    return ntc_run(SOURCE, cfg, out, seed=0), out
+
+
+def test_bytes_match_the_information_content(run):
+    """tensorflow-compression's standard: within 1 % + a few bytes, and never below."""
+    res, out = run
+    codec = load_ntc_codec(out)
+    x = np.random.default_rng(1).normal(size=(4000, 4)) * np.sqrt([4, 2, 1, 0.5])
+    report = measure_codec(codec, x, seed=0)
+    payload_bytes = report.rate_payload_bits * report.n_samples / 8
+    info_bytes = report.rate_information_bits * report.n_samples / 8
+    assert info_bytes <= payload_bytes <= 1.01 * info_bytes + 8, (payload_bytes, info_bytes)
+    assert res.rate_information_bits <= res.rate_payload_bits <= res.rate_bits
+
+
+def test_an_operational_code_is_above_r_of_d(run):
+    res, _ = run
+    assert res.closed_form_rate_bits is not None
+    assert res.rate_information_bits > res.closed_form_rate_bits - 0.05
+    assert res.distortion_measure == "squared_error" and res.active_latents >= 1
+
+
+def test_the_stored_tables_decode_bit_for_bit(run, tmp_path):
+    _, out = run
+    codec = load_ntc_codec(out)
+    x = np.random.default_rng(2).normal(size=(50, 4))
+    data = codec.encode(x, seed=0)
+    again = load_ntc_codec(out)
+    assert again.identity() == codec.identity() and again.encode(x, seed=0) == data
+    assert decoder_for(data, again) is again
+    assert np.array_equal(again.decode(data), codec.decode(data))
+    from safetensors.numpy import load_file
+
+    tables = NTCTables.from_tensors(load_file(out / "model.safetensors"))
+    assert len(tables.offsets) == 4 and codec.coding_model == tables.coding_model(1)
+
+
+def test_same_seed_same_model_file(run, tmp_path):
+    res, out = run
+    cfg = NTCConfig.from_dict(res.config.to_dict())
+    ntc_run(SOURCE, cfg, tmp_path / "again", seed=0)
+    assert (tmp_path / "again" / "model.safetensors").read_bytes() == (
+        out / "model.safetensors"
+    ).read_bytes()
+
+
+def test_bad_input(run, tmp_path):
+    _, out = run
+    codec = load_ntc_codec(out)
+    for bad, match in (
+        (np.zeros((3, 5)), "shape"),
+        (np.full((3, 4), np.nan), "finite"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            codec.encode(bad)
+    with pytest.raises(ValueError, match="distortion_weight"):
+        NTCConfig(distortion_weight=-1.0)
+    with pytest.raises(ValueError, match="unknown NTC settings"):
+        NTCConfig.from_dict({"distortion_weight": 1, "colour": 2})
+    with pytest.raises(ValueError, match="divisible by 4"):
+        NTCModel(ntc_config("quick", distortion_weight=1.0), (1, 6, 6), seed=0)
+    # a stream of another model is refused
+    other = tmp_path / "other"
+    ntc_run(SOURCE, ntc_config("quick", distortion_weight=1.0, latent_dim=4, width=32, steps=5,
+            n_train=500, n_eval=100), other, seed=1)  # fmt: skip
+    data = load_ntc_codec(other).encode(np.zeros((2, 4)))
+    with pytest.raises(BitstreamError, match="written by"):
+        codec.decode(data)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("config.json",):
+        (broken / name).write_bytes((out / name).read_bytes())
+    (broken / "model.safetensors").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="safetensors"):
+        load_ntc_codec(broken)
+
+
+def test_command_line_sweep_resumes_and_codes(tmp_path, capsys, monkeypatch):
+    import json
+
+    from rdlab.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["ntc", "train", "--source", "gaussian", "--variances", "4,2,1,0.5", "--lam", "0.5,2",
+            "--latent-dim", "4", "--width", "16", "--steps", "60", "--out", "runs",
+            "--no-progress", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert [m["distortion_weight"] for m in first["models"]] == [0.5, 2.0]
+    assert not any(m["reused"] for m in first["models"])
+    assert main(argv) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert all(m["reused"] for m in again["models"])
+    assert [m["rate_bits"] for m in again["models"]] == [m["rate_bits"] for m in first["models"]]
+    np.save("x.npy", np.random.default_rng(0).normal(size=(20, 4)))
+    assert main(["encode", "runs/lam-2", "x.npy", "x.rdl"]) == 0
+    assert main(["decode", "--model", "runs/lam-2", "x.rdl", "y.npy"]) == 0
+    assert np.load("y.npy").shape == (20, 4)
+    capsys.readouterr()
+    np.save("nan.npy", np.full((30, 4), np.nan))
+    for bad in (
+        [*argv[:6], "--lam", "-1", "--out", "r2"],
+        ["ntc", "train", "--data", "nan.npy", "--lam", "1", "--out", "r3"],
+        ["decode", "--model", "runs/lam-0.5", "x.rdl", "z.npy"],  # another model's stream
+    ):
+        assert main(bad) == 2, bad
+        assert capsys.readouterr().err.startswith("rdlab: error:")
