@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--width", type=int, default=128, help="hidden width or channels")
     t.add_argument("--steps", type=int, help="Adam steps (default: the preset's)")
     t.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    t.add_argument(
+        "--block-size",
+        type=int,
+        default=1,
+        metavar="M",
+        help="code M samples at once (images tiled sqrt(M) x sqrt(M)); rates per sample",
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="cpu")
     t.add_argument("--out", required=True, help="run directory (a sweep: one folder per λ)")
@@ -77,6 +84,7 @@ def _train(args: argparse.Namespace) -> int:
     configs = {
         f"lam-{lam:g}": ntc_config(
             args.preset, distortion_weight=lam, latent_dim=args.latent_dim, width=args.width, lr=args.lr,
+            block_size=args.block_size,
             **extra,
         )
         for lam in lams

@@ -441,6 +441,7 @@ GLOSSARY: dict[str, Term] = {
     "checkpoint_every": _t("steps", "steps between checkpoints of a NERD or NTC run"),
     # -- nonlinear transform coding (seed 002's DNN compressor) -------------------------------
     "filters": _t("", "hidden widths of each channel's cumulative in the factorised density"),
+    "block_size": _t("", "samples M coded as one block (images tiled sqrt(M) x sqrt(M))"),
     "distortion_weight": _t(
         "bits per unit distortion",
         "λ of an NTC model, trained for rate + λ · distortion (rdlab ntc train --lam)",

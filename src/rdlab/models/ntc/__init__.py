@@ -14,10 +14,12 @@ from rdlab.models.ntc.model import (
     NTCModel,
     NTCRun,
     NTCTables,
+    from_blocks,
     load_ntc_codec,
     ntc_codec,
     ntc_config,
     ntc_run,
+    to_blocks,
     train_ntc,
 )
 
@@ -28,9 +30,11 @@ __all__ = [
     "NTCRun",
     "NTCTables",
     "factorized_density",
+    "from_blocks",
     "load_ntc_codec",
     "ntc_codec",
     "ntc_config",
     "ntc_run",
+    "to_blocks",
     "train_ntc",
 ]

@@ -87,6 +87,9 @@ class NTCConfig:
         :func:`rdlab.sources.user_data.split_indices`; a distribution is sampled afresh).
     filters : tuple of int
         Hidden widths of each channel's cumulative (the density's (3, 3, 3)).
+    block_size : int
+        M samples coded as one (seed 002 §VI-A, Fig. 13): M vectors concatenated, or M images
+        tiled sqrt(M) x sqrt(M) (M a square); rates and distortions are reported per sample.
     checkpoint_every : int
         Steps between resumable checkpoints.
     """
@@ -101,6 +104,7 @@ class NTCConfig:
     n_train: int = 20_000
     n_eval: int = 2048
     filters: tuple[int, ...] = (3, 3, 3)
+    block_size: int = 1
     checkpoint_every: int = 1000
 
     def __post_init__(self) -> None:
@@ -114,6 +118,7 @@ class NTCConfig:
         check_int("width", self.width, minimum=1, maximum=MAX_WIDTH)
         for name in ("steps", "batch_size", "n_train", "n_eval", "checkpoint_every"):
             check_int(name, getattr(self, name), minimum=1, maximum=10**9)
+        check_int("block_size", self.block_size, minimum=1, maximum=256)
         check_positive("lr", self.lr)
         check_positive("lr_final", self.lr_final)
         if self.lr_final > self.lr:
@@ -438,7 +443,8 @@ def ntc_codec(
 
 @dataclass(frozen=True)
 class NTCRun:
-    """A trained NTC model and its held-out operating point (bits per sample)."""
+    """A trained NTC model and its held-out operating point, per sample (per image for a block
+    code: its rates and summed squared errors divided by the block size M)."""
 
     path: str
     source: str
@@ -478,6 +484,47 @@ class NTCRun:
             d["excess_rate_bits"] = self.rate_bits - self.closed_form_rate_bits
             d["reference"] = "closed-form R(D) at the measured distortion"
         return jsonable(d)
+
+
+def to_blocks(x: np.ndarray, block_size: int) -> np.ndarray:
+    """Group consecutive samples into blocks of ``block_size`` (M): vectors ``(n, m)`` ->
+    ``(n // M, M * m)``; images ``(n, C, H, W)`` -> ``(n // M, C, sH, sW)`` tiled row by row,
+    ``s = sqrt(M)``. A remainder of fewer than M samples is dropped.
+
+    Examples
+    --------
+    >>> to_blocks(np.arange(8).reshape(4, 2), 2).tolist()
+    [[0, 1, 2, 3], [4, 5, 6, 7]]
+    >>> to_blocks(np.arange(4).reshape(4, 1, 1, 1), 4)[0, 0].tolist()
+    [[0, 1], [2, 3]]
+    """
+    m = check_int("block_size", block_size, minimum=1)
+    x = np.asarray(x)
+    n = (x.shape[0] // m) * m
+    if n == 0:
+        raise ValueError(f"{x.shape[0]} samples make no block of {m}")
+    x = x[:n]
+    if x.ndim == 2:
+        return x.reshape(n // m, m * x.shape[1])
+    if x.ndim != 4:
+        raise ValueError(f"blocks are made of vectors (n, m) or images (n, C, H, W), got {x.shape}")
+    s = math.isqrt(m)
+    if s * s != m:
+        raise ValueError(f"block_size of images must be a square (4, 9, ...), got {m}")
+    _, c, h, w = x.shape
+    grid = x.reshape(n // m, s, s, c, h, w).transpose(0, 3, 1, 4, 2, 5)
+    return grid.reshape(n // m, c, s * h, s * w)
+
+
+def from_blocks(x: np.ndarray, block_size: int, sample_shape: tuple[int, ...]) -> np.ndarray:
+    """Inverse of :func:`to_blocks`: the samples of the blocks, in their order."""
+    m, x = check_int("block_size", block_size, minimum=1), np.asarray(x)
+    if len(sample_shape) == 1:
+        return x.reshape(x.shape[0] * m, *sample_shape)
+    s = math.isqrt(m)
+    c, h, w = sample_shape
+    grid = x.reshape(x.shape[0], c, s, h, s, w).transpose(0, 2, 4, 1, 3, 5)
+    return grid.reshape(x.shape[0] * m, c, h, w)
 
 
 def _closed_form(source: Any, distortion: float, measure: str) -> float | None:
@@ -521,6 +568,10 @@ def ntc_run(
     src, name = resolve_source(source)
     name = source_name or name
     x_tr, x_ev = split_samples(src, cfg, seed)
+    sample_shape = tuple(int(s) for s in x_tr.shape[1:])
+    m = cfg.block_size
+    if m > 1:
+        x_tr, x_ev = to_blocks(x_tr, m), to_blocks(x_ev, m)
     shape = tuple(int(s) for s in x_tr.shape[1:])
     model = NTCModel(cfg, shape, seed=seed, device=device)
     arch = _architecture(cfg, shape)
@@ -532,6 +583,7 @@ def ntc_run(
         "source_description": src.describe() if hasattr(src, "describe") else {},
         "split": split_record(src, cfg, seed),
         "architecture": arch,
+        "sample_shape": list(sample_shape),  # the codec's inputs are blocks of M of these
     }
     rd = RunDir(out)
     resumed = rd.open(run_config, resume=resume, overwrite=overwrite)
@@ -552,22 +604,27 @@ def ntc_run(
     codec = ntc_codec(model, tables, checkpoint_identity(rd.checkpoint_path(MODEL_FILE)))
     with torch.no_grad():
         report = measure_codec(codec, x_ev, seed=0)
+    # per sample: a block's summed squared error is M samples'; MSE per pixel is unchanged
+    d_div = m if report.distortion_measure == "squared_error" else 1
+    per_sample = report.distortion / d_div
     active = sum(1 for p in tables.pmfs if float(-(p * np.log2(p)).sum()) > 0.01)
     run = NTCRun(
         path=str(rd.path),
         source=name,
         config=cfg,
         input_shape=shape,
-        n_eval=int(x_ev.shape[0]),
-        rate_bits=report.rate_bits,
-        rate_payload_bits=report.rate_payload_bits,
-        rate_information_bits=report.rate_information_bits,
-        distortion=report.distortion,
-        distortion_stderr=report.distortion_stderr,
+        n_eval=int(x_ev.shape[0]) * m,
+        rate_bits=report.rate_bits / m,
+        rate_payload_bits=report.rate_payload_bits / m,
+        rate_information_bits=report.rate_information_bits / m,
+        distortion=per_sample,
+        distortion_stderr=None
+        if report.distortion_stderr is None
+        else report.distortion_stderr / d_div,
         distortion_measure=report.distortion_measure,
         train_seconds=train_s,
         active_latents=active,
-        closed_form_rate_bits=_closed_form(src, report.distortion, report.distortion_measure),
+        closed_form_rate_bits=_closed_form(src, per_sample, report.distortion_measure),
         history=tuple(history),
     )
     rd.write_results(run.to_dict())
@@ -633,9 +690,11 @@ __all__ = [
     "NTCModel",
     "NTCRun",
     "NTCTables",
+    "from_blocks",
     "load_ntc_codec",
     "ntc_codec",
     "ntc_config",
     "ntc_run",
+    "to_blocks",
     "train_ntc",
 ]
