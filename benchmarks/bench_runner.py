@@ -6,7 +6,7 @@ other in fresh run directories, and compares the wall times and every model's nu
 
 Usage::
 
-    python benchmarks/bench_runner.py --jobs 2 --out benchmarks/runs/runner
+    python benchmarks/bench_runner.py --jobs 2 --out runs/bench/runner
 
 Prints a Markdown table; ``--json PATH`` also writes it.
 """
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--experiment", default="001-fig4")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", default="benchmarks/runs/runner")
+    ap.add_argument("--out", default="runs/bench/runner")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
     out = Path(args.out)

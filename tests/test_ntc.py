@@ -135,6 +135,10 @@ def test_bad_input(run, tmp_path):
             codec.encode(bad)
     with pytest.raises(ValueError, match="distortion_weight"):
         NTCConfig(distortion_weight=-1.0)
+    with pytest.raises(ValueError, match="quantization"):
+        NTCConfig(distortion_weight=1.0, quantization="soft")
+    with pytest.raises(ValueError, match="rate_warmup"):
+        NTCConfig(distortion_weight=1.0, rate_warmup=2.0)
     with pytest.raises(ValueError, match="unknown NTC settings"):
         NTCConfig.from_dict({"distortion_weight": 1, "colour": 2})
     with pytest.raises(ValueError, match="divisible by 4"):
@@ -237,3 +241,21 @@ def test_convolutional_transforms_on_images(tmp_path):
         x = np.random.default_rng(0).random((3, 1, side, side)).astype(np.float32)
         assert codec.decode(codec.encode(x)).shape == (3, 1, side, side)
         assert 0 < res.distortion < 1 and res.rate_information_bits <= res.rate_payload_bits
+
+
+def test_fig13_block_and_one_shot_points(tmp_path, monkeypatch):
+    from rdlab.experiments import ExperimentOptions, run_experiment
+    from rdlab.experiments import ntc as exp
+
+    tiny = {
+        "data": "digits",
+        "weights": [300.0],
+        "ntc": {"latent_dim": 2, "width": 8, "steps": 10, "batch_size": 16, "n_eval": 40},
+    }
+    monkeypatch.setitem(exp.FIG13_SETTINGS, "quick", tiny)
+    res = run_experiment("002-fig13", tmp_path / "f13", options=ExperimentOptions(jobs=1))
+    assert [p["block_size"] for p in res["points"]] == [1, 4]
+    assert (tmp_path / "f13" / "fig13_blocks.png").stat().st_size > 0
+    assert (tmp_path / "f13" / "M4" / "lam-300" / "model.safetensors").exists()
+    for p in res["points"]:
+        assert 0 < p["distortion"] < 1 and p["rate_information_bits"] <= p["rate_payload_bits"]

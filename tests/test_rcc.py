@@ -516,13 +516,18 @@ def test_fig9_and_fig14_quick_shapes(tmp_path, monkeypatch):
     from rdlab.experiments import seed002_rcc as exp
 
     monkeypatch.setitem(
-        exp.FIG9_SETTINGS, "quick", {"rates_bits": [1, 3], "n_samples": 60, "extra_log2_n": 5}
-    )
+        exp.FIG9_SETTINGS,
+        "quick",
+        {"rates_bits": [1, 3], "n_samples": 60, "extra_log2_n": 5, "ntc_rates_bits": [2],
+         "ntc_steps": 200},
+    )  # fmt: skip
     monkeypatch.setitem(
         exp.FIG14_SETTINGS, "quick", {"rate_bits": 2.0, "log2_n": [0, 4, 8], "n_samples": 60}
     )
-    r9 = exp.fig9(tmp_path, "quick", 0)
+    r9 = exp.fig9(tmp_path, "quick", 0, exp.ExperimentOptions())
     assert len(r9["points"]) == 4 and (tmp_path / "fig9_rcc_gaussian.png").stat().st_size > 0
+    (ntc,) = r9["ntc_points"]  # an operational code stays above R(D) at its distortion
+    assert ntc["method"] == "ntc" and ntc["rate_payload_bits"] >= ntc["closed_form_rate_bits"]
     for p in r9["points"]:
         assert p["closed_form_rate_bits"] <= p["rate_payload_bits"] <= p["rate_bound_bits"]
         assert p["rate_payload_bits"] < p["rate_bits"] and p["round_trip_identical"]

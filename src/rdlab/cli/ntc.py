@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--width", type=int, default=128, help="hidden width or channels")
     t.add_argument("--steps", type=int, help="Adam steps (default: the preset's)")
     t.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    t.add_argument("--batch-size", type=int, help="samples per step (default: the preset's)")
+    t.add_argument("--n-train", type=int, help="training samples (default: the preset's)")
+    t.add_argument("--n-eval", type=int, help="held-out samples (default: the preset's)")
     t.add_argument(
         "--block-size",
         type=int,
@@ -80,7 +83,12 @@ def _train(args: argparse.Namespace) -> int:
     from rdlab.models.ntc import ntc_config
 
     lams = parse_float_list(args.lam, "--lam")
-    extra = {"steps": args.steps} if args.steps is not None else {}
+    extra = {
+        k: v
+        for k, v in (("steps", args.steps), ("batch_size", args.batch_size),
+                     ("n_train", args.n_train), ("n_eval", args.n_eval))
+        if v is not None
+    }  # fmt: skip
     configs = {
         f"lam-{lam:g}": ntc_config(
             args.preset, distortion_weight=lam, latent_dim=args.latent_dim, width=args.width, lr=args.lr,

@@ -240,6 +240,7 @@ GLOSSARY: dict[str, Term] = {
         "null without one (λ = 0)",
     ),
     "perception_note": _t("", "a sentence on how the seed-001 reproductions report perception"),
+    "per_image_note": _t("", "a sentence on how a block-code reproduction reports per image"),
     "w2_squared": _t(SQUARED_ERROR, "W2^2 between U[0, a] and U[0, b] (`rdlab ecot uniform`)"),
     # -- codecs and bitstreams ----------------------------------------------------------------
     "codec": _t("", "registry name of a codec: rcc, learned or pq (docs/codecs.md)"),
@@ -441,6 +442,13 @@ GLOSSARY: dict[str, Term] = {
     "checkpoint_every": _t("steps", "steps between checkpoints of a NERD or NTC run"),
     # -- nonlinear transform coding (seed 002's DNN compressor) -------------------------------
     "filters": _t("", "hidden widths of each channel's cumulative in the factorised density"),
+    "ntc_points": _t(
+        "", "points of the DNN compressor (NTC) beside a reproduction, each at its distortion"
+    ),
+    "quantization": _t(
+        "", "what an NTC decoder saw in training: mixed (rounded, straight-through) or noise"
+    ),
+    "rate_warmup": _t("", "share of NTC training steps over which the rate weight rises to 1"),
     "block_size": _t("", "samples M coded as one block (images tiled sqrt(M) x sqrt(M))"),
     "distortion_weight": _t(
         "bits per unit distortion",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rdlab.experiments.registry import ExperimentOptions
+from rdlab.experiments.registry import ExperimentOptions, register_experiment
 from rdlab.experiments.runner import Job, Plan, run_plan
 
 
@@ -68,4 +68,140 @@ def ntc_sweep(
     return {k: {**o.result, "reused": o.reused} for k, o in done.items()}
 
 
-__all__ = ["ntc_job", "ntc_sweep", "source_of"]
+NTC_POINT_KEYS = (
+    "distortion",
+    "distortion_stderr",
+    "distortion_measure",
+    "rate_bits",
+    "rate_payload_bits",
+    "rate_information_bits",
+    "closed_form_rate_bits",
+    "excess_rate_bits",
+    "active_latents",
+    "train_seconds",
+)
+
+
+def ntc_gaussian_points(
+    out_dir: str | Path,
+    source_name: str,
+    rates_bits: list[float],
+    *,
+    preset: str,
+    seed: int,
+    options: ExperimentOptions | None = None,
+    steps: int | None = None,
+    width: int = 128,
+) -> list[dict[str, Any]]:
+    """NTC beside a Gaussian reproduction: one model per target rate r, trained with λ the
+    slope of the closed-form R(D) at r (λ = 1 / (2 ln 2 θ) bits per unit of squared error, θ the
+    water level), as many latents as components; each point at its own measured distortion
+    (``closed_form_rate_bits`` is R(D) there). Models in ``out_dir/ntc-R<r>/``."""
+    import math
+
+    from rdlab.models.ntc import ntc_config
+    from rdlab.sources.registry import make_source
+    from rdlab.theory.gaussian import reverse_water_filling_at_rate
+
+    eig = make_source(source_name).eigenvalues
+    extra = {} if steps is None else {"steps": steps}
+    configs, weights = {}, {}
+    for r in rates_bits:
+        theta = reverse_water_filling_at_rate(eig, float(r)).water_level
+        weights[r] = 1.0 / (2.0 * math.log(2.0) * theta)
+        configs[f"ntc-R{r:g}"] = ntc_config(
+            "paper" if preset == "paper" else "quick",
+            distortion_weight=weights[r], latent_dim=len(eig), width=width, **extra,
+        )  # fmt: skip
+    done = ntc_sweep({"source": source_name}, configs, out_dir, seed=seed, options=options,
+                     progress=False)  # fmt: skip
+    return [
+        {
+            "method": "ntc",
+            "target_rate_bits": r,
+            "distortion_weight": weights[r],
+            **{k: done[f"ntc-R{r:g}"].get(k) for k in NTC_POINT_KEYS},
+        }
+        for r in rates_bits
+    ]
+
+
+# -- 002-fig13: block codes against the one-shot code ----------------------------------------------
+
+FIG13_SETTINGS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "data": "digits",
+        "weights": [300.0, 1000.0, 3000.0],
+        "ntc": {"latent_dim": 8, "width": 32, "steps": 1500, "batch_size": 64, "n_eval": 300},
+    },
+    "paper": {
+        "data": "mnist",
+        "weights": [100.0, 300.0, 1000.0, 3000.0, 10000.0],
+        "ntc": {"latent_dim": 32, "width": 128, "steps": 100_000, "batch_size": 32},
+    },
+}
+"""λ in bits per unit of MSE per pixel; ``ntc`` overrides of the NTC preset."""
+
+
+@register_experiment(
+    "002-fig13",
+    paper="002",
+    target="Fig. 13: block codes (M = 4 images tiled 2x2) against the one-shot DNN code",
+    description="NTC on images one at a time and in blocks of 4, per-image rate against MSE "
+    "(quick: digits; paper: MNIST, --data fmnist for Fig. 13's FMNIST panel)",
+    options=("data", "executor"),
+)
+def fig13(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    from rdlab.core.io import headless_pyplot, write_figure
+    from rdlab.models.ntc import ntc_config
+
+    cfg = FIG13_SETTINGS["quick" if preset == "quick" else "paper"]
+    data = options.data or cfg["data"]
+    source = {"source": data, "params": {"data_dir": options.data_dir} if options.data_dir else {}}
+    configs = {
+        f"M{m}/lam-{w:g}": ntc_config(
+            "quick" if preset == "quick" else "paper",
+            distortion_weight=w,
+            block_size=m,
+            **cfg["ntc"],
+        )
+        for m in (1, 4)
+        for w in cfg["weights"]
+    }
+    done = ntc_sweep(source, configs, out_dir, seed=seed, options=options, progress=False)
+    keep = ("distortion", "distortion_stderr", "rate_bits", "rate_payload_bits",
+            "rate_information_bits", "active_latents", "train_seconds")  # fmt: skip
+    points = [
+        {"block_size": m, "distortion_weight": w, **{k: done[f"M{m}/lam-{w:g}"][k] for k in keep}}
+        for m in (1, 4)
+        for w in cfg["weights"]
+    ]
+    plt = headless_pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for m, label in ((1, "one-shot (M = 1)"), (4, "block of M = 4, 2x2")):
+        pts = sorted((p for p in points if p["block_size"] == m), key=lambda p: p["distortion"])
+        ax.plot([p["distortion"] for p in pts], [p["rate_payload_bits"] for p in pts], "o-",
+                label=label)  # fmt: skip
+    ax.set_xlabel("MSE per pixel")
+    ax.set_ylabel("rate [bits per image] (range-coded payload)")
+    ax.set_title(f"Fig. 13: DNN compressor, one-shot vs block code, {data}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    write_figure(fig, out_dir / "fig13_blocks.png")
+    return {
+        "data": data,
+        "distortion_measure": "mse_per_component",
+        "points": points,
+        "figure": "fig13_blocks.png",
+        "per_image_note": "rates and distortions per image; a block code's divided by M = 4",
+    }
+
+
+__all__ = [
+    "FIG13_SETTINGS",
+    "NTC_POINT_KEYS",
+    "ntc_gaussian_points",
+    "ntc_job",
+    "ntc_sweep",
+    "source_of",
+]

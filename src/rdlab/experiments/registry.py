@@ -36,6 +36,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "rdlab.experiments.seed001_learned",
     "rdlab.experiments.seed002_nerd",
     "rdlab.experiments.seed002_rcc",
+    "rdlab.experiments.ntc",
     "rdlab.experiments.seed003",
 )
 """Modules that register reproductions when imported."""

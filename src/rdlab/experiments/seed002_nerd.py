@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from rdlab.experiments.ntc import ntc_gaussian_points
 from rdlab.experiments.registry import ExperimentOptions, register_experiment
 from rdlab.experiments.runner import Job, Plan, run_plan
 
@@ -131,6 +132,9 @@ def _gaussian_figure(
     }
     done = _nerd_points(out_dir, options, jobs, source_name)
     points = [{"target_rate_bits": r, **done[f"point-R{r:g}"]} for r in rates]
+    ntc = ntc_gaussian_points(
+        out_dir, source_name, rates, preset=preset, seed=seed, options=options
+    )
     grid = np.linspace(0.3 * min(p["distortion"] for p in points), src.total_variance, 200)
     _plot(
         out_dir / "curve.png",
@@ -141,7 +145,13 @@ def _gaussian_figure(
                 "R": [p["rate_bits"] for p in points],
                 "se": [p["rate_stderr_bits"] for p in points],
                 "label": "NERD (± 2 s.e.)",
-            }
+            },
+            {
+                "D": [p["distortion"] for p in ntc],
+                "R": [p["rate_payload_bits"] for p in ntc],
+                "se": [0.0 for _ in ntc],
+                "label": "DNN compressor (NTC, range-coded bytes)",
+            },
         ],
         closed=(grid, vector_gaussian_rate_distortion(grid, src)),
         ceiling=float(np.log2(cfg.eval_samples)),
@@ -154,6 +164,7 @@ def _gaussian_figure(
         "points": points,
         "reference": "closed-form R(D)",
         "max_abs_excess_rate_bits": max(excess),
+        "ntc_points": ntc,
     }
 
 

@@ -41,7 +41,7 @@ import numpy as np
 from rdlab.coding.codec import measure_codec
 from rdlab.coding.rcc import RCCCodec, gaussian_operating_point, rcc_guarantee_bits
 from rdlab.core.io import headless_pyplot, write_figure
-from rdlab.experiments.registry import register_experiment
+from rdlab.experiments.registry import ExperimentOptions, register_experiment
 from rdlab.sources.registry import gaussian20_variances, make_source
 from rdlab.theory.gaussian import reverse_water_filling_at_rate
 
@@ -52,9 +52,23 @@ PAPER = (
 SOURCE = "gaussian20"
 
 FIG9_SETTINGS: dict[str, dict[str, Any]] = {
-    "quick": {"rates_bits": [1, 2, 3, 4, 5, 6, 7, 8], "n_samples": 200, "extra_log2_n": 6},
-    "paper": {"rates_bits": list(range(1, 13)), "n_samples": 1000, "extra_log2_n": 6},
+    "quick": {
+        "rates_bits": [1, 2, 3, 4, 5, 6, 7, 8],
+        "n_samples": 200,
+        "extra_log2_n": 6,
+        "ntc_rates_bits": [2, 4, 6],
+        "ntc_steps": 2000,
+    },
+    "paper": {
+        "rates_bits": list(range(1, 13)),
+        "n_samples": 1000,
+        "extra_log2_n": 6,
+        "ntc_rates_bits": list(range(1, 13)),
+        "ntc_steps": None,
+    },
 }
+"""``ntc_*``: the DNN compressor beside PFR/ORC (:func:`rdlab.experiments.ntc.ntc_gaussian_points`;
+``ntc_steps`` None is the NTC preset's length)."""
 FIG14_SETTINGS: dict[str, dict[str, Any]] = {
     "quick": {"rate_bits": 4.0, "log2_n": list(range(0, 15)), "n_samples": 200},
     "paper": {"rate_bits": 4.0, "log2_n": list(range(0, 21)), "n_samples": 1000},
@@ -159,9 +173,13 @@ def _nerd_config(cfg: dict[str, Any]):
     paper=PAPER,
     target="Fig. 9: PFR and ORC on the Gaussian source with the exact Q_Y*",
     description="PFR and ORC with the exact Gaussian Q_Y* on gaussian20: rate from real bytes "
-    "and distortion against R(D) and the guarantee R + log2(R+1) + 5.",
+    "and distortion against R(D) and the guarantee R + log2(R+1) + 5; the DNN compressor (NTC) "
+    "beside them.",
+    options=("executor",),
 )
-def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+def fig9(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    from rdlab.experiments.ntc import ntc_gaussian_points
+
     cfg = FIG9_SETTINGS[preset]
     x = make_source(SOURCE).sample(cfg["n_samples"], seed=seed)
     s = gaussian20_variances()
@@ -180,10 +198,15 @@ def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
                 }
             )
             points.append(row)
+    ntc = ntc_gaussian_points(
+        Path(out_dir), SOURCE, cfg["ntc_rates_bits"], preset=preset, seed=seed, options=options,
+        steps=cfg["ntc_steps"],
+    )  # fmt: skip
 
     plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    d_grid = np.geomspace(min(p["target_distortion"] for p in points) * 0.8, s.sum() * 0.999, 200)
+    d_low = min([p["target_distortion"] for p in points] + [p["distortion"] for p in ntc])
+    d_grid = np.geomspace(d_low * 0.8, s.sum() * 0.999, 200)
     from rdlab.theory.gaussian import vector_gaussian_rate_distortion
 
     r_grid = np.asarray(vector_gaussian_rate_distortion(d_grid, s))
@@ -204,6 +227,14 @@ def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             mfc="none",
             label=f"{method.upper()} (one-shot prefix code)",
         )
+    if ntc:
+        ax.plot(
+            [p["distortion"] for p in ntc],
+            [p["rate_payload_bits"] for p in ntc],
+            "x",
+            ms=8,
+            label="DNN compressor (NTC, range-coded bytes)",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("distortion (squared error per sample)")
     ax.set_ylabel("rate [bits per sample]")
@@ -222,6 +253,7 @@ def fig9(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "min_margin_to_bound_bits": min(
             p["rate_bound_bits"] - p["rate_payload_bits"] for p in points
         ),
+        "ntc_points": ntc,
         "files": ["fig9_rcc_gaussian.png"],
     }
 

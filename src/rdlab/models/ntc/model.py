@@ -22,6 +22,8 @@ for images in [0, 1] (``mse_per_component``).
 
 References
 ----------
+.. [0] D. Minnen, S. Singh, "Channel-wise autoregressive entropy models for learned image
+   compression", ICIP 2020 (the mixed quantisation of training).
 .. [1] J. Ballé, P. A. Chou, D. Minnen, S. Singh, N. Johnston, E. Agustsson, S. J. Hwang,
    G. Toderici, "Nonlinear Transform Coding", IEEE JSTSP 15(2), 2021.
 .. [2] E. Lei, H. Hassani, S. Saeedi Bidokhti, "Neural Estimation of the Rate-Distortion
@@ -87,6 +89,16 @@ class NTCConfig:
         :func:`rdlab.sources.user_data.split_indices`; a distribution is sampled afresh).
     filters : tuple of int
         Hidden widths of each channel's cumulative (the density's (3, 3, 3)).
+    quantization : {"mixed", "noise"}
+        What the decoder sees in training: latents rounded with a straight-through gradient
+        (``mixed``, the default: the rate term always uses additive uniform noise) or the noisy
+        latents themselves (``noise``, Ballé et al.'s original proxy, whose decoder never sees
+        the rounding it will decode, so small latents that round to zero at test time are
+        trained as if they carried information).
+    rate_warmup : float
+        Share of the steps over which the weight of the rate term rises linearly from 0 to 1
+        (the objective is rate + λ · distortion after it): without it the rate term, hundreds of
+        bits at initialisation, pushes every latent to zero before the decoder uses them.
     block_size : int
         M samples coded as one (seed 002 §VI-A, Fig. 13): M vectors concatenated, or M images
         tiled sqrt(M) x sqrt(M) (M a square); rates and distortions are reported per sample.
@@ -104,6 +116,8 @@ class NTCConfig:
     n_train: int = 20_000
     n_eval: int = 2048
     filters: tuple[int, ...] = (3, 3, 3)
+    quantization: str = "mixed"
+    rate_warmup: float = 0.1
     block_size: int = 1
     checkpoint_every: int = 1000
 
@@ -119,6 +133,10 @@ class NTCConfig:
         for name in ("steps", "batch_size", "n_train", "n_eval", "checkpoint_every"):
             check_int(name, getattr(self, name), minimum=1, maximum=10**9)
         check_int("block_size", self.block_size, minimum=1, maximum=256)
+        if self.quantization not in ("mixed", "noise"):
+            raise ValueError(f"quantization must be mixed or noise, got {self.quantization!r}")
+        if not 0.0 <= self.rate_warmup <= 1.0:
+            raise ValueError(f"rate_warmup must be in [0, 1], got {self.rate_warmup}")
         check_positive("lr", self.lr)
         check_positive("lr_final", self.lr_final)
         if self.lr_final > self.lr:
@@ -305,6 +323,17 @@ class NTCTables:
         return cls(tuple(int(o) for o in offsets), pmfs)
 
 
+def _init_output_bias(model: NTCModel, x: Any) -> None:
+    """The synthesis starts at the training mean (per dimension, or per image channel): zero
+    latents then decode to the best constant, as the zero-rate code should."""
+    import torch
+
+    last = model.synthesis_net[-1]
+    with torch.no_grad():
+        mean = x.mean(0) if not model.is_image else x.mean(dim=(0, 2, 3))
+        last.bias.copy_(mean.to(last.bias.device))
+
+
 def train_ntc(
     model: NTCModel,
     x_train: np.ndarray,
@@ -337,6 +366,8 @@ def train_ntc(
         model.load_state_tensors(tensors)
         load_optimizer_tensors(opt, tensors)
         start, history = int(state["step"]), list(state.get("history", []))
+    if start == 0:
+        _init_output_bias(model, x)
     model.train(True)
     bar = tqdm(total=cfg.steps, initial=start, desc=desc, leave=False, disable=not progress)
     for step in range(start, cfg.steps):
@@ -352,8 +383,13 @@ def train_ntc(
         noise = torch.rand(y.shape, generator=gen).to(model.device) - 0.5
         y_tilde = y + noise
         bits = model.density.bits(model.channels_last(y_tilde)).sum() / xb.shape[0]
-        dist = model.distortion(xb, model.synthesis_net(y_tilde)).mean()
-        loss = bits + cfg.distortion_weight * dist
+        # the decoder sees what it will decode: noisy latents ("noise") or rounded ones with a
+        # straight-through gradient ("mixed", Minnen & Singh 2020)
+        y_dec = y_tilde if cfg.quantization == "noise" else y + (torch.round(y) - y).detach()
+        dist = model.distortion(xb, model.synthesis_net(y_dec)).mean()
+        warm = cfg.rate_warmup * cfg.steps
+        rate_weight = min(1.0, (step + 1) / warm) if warm > 0 else 1.0
+        loss = rate_weight * bits + cfg.distortion_weight * dist
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
