@@ -666,6 +666,8 @@ def test_fig1_ba_on_samples_and_nerd_with_tiny_settings(tmp_path, monkeypatch):
             "generator_params": {"channels": 4},
         },
         "slopes_times_d_max": [-30.0],
+        "ntc_weights": [300.0],
+        "ntc": {"latent_dim": 2, "width": 8, "steps": 30, "batch_size": 32, "n_eval": 60},
     }
     monkeypatch.setitem(fig.FIG1_SETTINGS, "quick", tiny)
     with warnings.catch_warnings():
@@ -682,3 +684,6 @@ def test_fig1_ba_on_samples_and_nerd_with_tiny_settings(tmp_path, monkeypatch):
     for p in out["nerd_points"]:
         assert np.isfinite(p["rate_bits"]) and np.isfinite(p["distortion"])
     assert out["zero_rate_check"]["relative_difference"] < 0.05
+    (ntc,) = out["ntc_points"]  # in NERD's unit: squared error summed over the 8x8 image
+    assert ntc["distortion_measure"] == "squared_error" and 0 < ntc["distortion"] < 64
+    assert ntc["nerd_interpolated_rate_bits"] is None or ntc["excess_rate_bits"] is not None

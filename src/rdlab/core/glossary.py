@@ -442,6 +442,11 @@ GLOSSARY: dict[str, Term] = {
     "checkpoint_every": _t("steps", "steps between checkpoints of a NERD or NTC run"),
     # -- nonlinear transform coding (seed 002's DNN compressor) -------------------------------
     "filters": _t("", "hidden widths of each channel's cumulative in the factorised density"),
+    "nerd_interpolated_rate_bits": _t(
+        "bits",
+        "NERD's rate interpolated linearly between its points at another code's distortion "
+        "(null outside them)",
+    ),
     "ntc_points": _t(
         "", "points of the DNN compressor (NTC) beside a reproduction, each at its distortion"
     ),

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rdlab.experiments.ntc import ntc_gaussian_points
+from rdlab.experiments.ntc import ntc_gaussian_points, ntc_image_points
 from rdlab.experiments.registry import ExperimentOptions, register_experiment
 from rdlab.experiments.runner import Job, Plan, run_plan
 
@@ -355,6 +355,8 @@ FIG1_SETTINGS: dict[str, dict[str, Any]] = {
             "lr": 2e-3,
         },
         "slopes_times_d_max": [-30.0],
+        "ntc_weights": [300.0, 1000.0, 3000.0],
+        "ntc": {"latent_dim": 8, "width": 32, "steps": 1500, "batch_size": 64, "n_eval": 300},
     },
     "paper": {
         # 60,000 images in the paper; 10,000 keep the 10^4 x 10^4 distortion matrix in memory
@@ -362,6 +364,8 @@ FIG1_SETTINGS: dict[str, dict[str, Any]] = {
         "ba_points": 30,
         "nerd": {"batch_size": 64, "generator_batch": 1024, "eval_samples": 40_000, "n_eval": 2000},
         "slopes_times_d_max": [-10.0, -30.0, -100.0, -300.0],
+        "ntc_weights": [100.0, 300.0, 1000.0, 3000.0],
+        "ntc": {"latent_dim": 32, "width": 128, "batch_size": 64, "n_eval": 2000},
     },
 }
 
@@ -443,6 +447,10 @@ def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
         {"slope": slope, **{k: done[f"point-{i}"][k] for k in keep}}
         for i, slope in enumerate(slopes)
     ]
+    ntc = ntc_image_points(
+        out_dir, {"source": info["source"]}, settings.get("ntc_weights", []), points,
+        preset=preset, seed=seed, overrides=settings.get("ntc", {}), options=options,
+    )  # fmt: skip
 
     from rdlab.core.io import headless_pyplot
 
@@ -461,6 +469,15 @@ def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
         capsize=3,
         label="NERD (± 2 s.e.)",
     )
+    if ntc:
+        ax.plot(
+            [p["distortion"] for p in ntc],
+            [p["rate_payload_bits"] for p in ntc],
+            "x",
+            color="C2",
+            ms=8,
+            label="DNN compressor (NTC, range-coded bytes)",
+        )
     ax.axvline(d_max, color="k", ls="--", lw=1, label="D_max = E||X − μ||²")
     ax.axhline(ba["log2_n"], color="gray", ls=":", label="log2 n")
     ax.set_xlabel("distortion D (squared error)")
@@ -477,6 +494,7 @@ def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
         "d_max": d_max,
         "blahut_arimoto_on_samples": ba,
         "nerd_points": points,
+        "ntc_points": ntc,
         "zero_rate_check": {
             "d_max": d_max,
             "distortion_at_near_zero_rate": z["distortion"],
