@@ -687,3 +687,25 @@ def test_fig1_ba_on_samples_and_nerd_with_tiny_settings(tmp_path, monkeypatch):
     (ntc,) = out["ntc_points"]  # in NERD's unit: squared error summed over the 8x8 image
     assert ntc["distortion_measure"] == "squared_error" and 0 < ntc["distortion"] < 64
     assert ntc["nerd_interpolated_rate_bits"] is None or ntc["excess_rate_bits"] is not None
+
+
+def test_fig20_generator_capacity_with_tiny_settings(tmp_path, monkeypatch):
+    import rdlab.experiments.seed002_nerd as fig
+
+    monkeypatch.delenv("RDLAB_DATA", raising=False)
+    tiny = {
+        "channels": [2, 4],
+        "slopes_times_d_max": [-30.0],
+        "nerd": {"steps": 50, "batch_size": 32, "generator_batch": 64, "eval_samples": 256,
+                 "n_eval": 60, "lr": 5e-3},
+    }  # fmt: skip
+    monkeypatch.setitem(fig.FIG20_SETTINGS, "quick", tiny)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NERDCeilingWarning)
+        out = fig.fig20(tmp_path, "quick", 0, fig.ExperimentOptions())
+    assert [p["channels"] for p in out["points"]] == [2, 4]
+    for p in out["points"]:
+        assert p["objective_bits"] == pytest.approx(p["rate_bits"] - p["slope"] * p["distortion"])
+    assert (tmp_path / "fig20_capacity.png").stat().st_size > 0
+    arch = json.loads((tmp_path / "c4" / "slope-0" / "config.json").read_text())["architecture"]
+    assert arch["params"]["channels"] == 4

@@ -474,6 +474,9 @@ GLOSSARY: dict[str, Term] = {
     "params": _t("", "architecture parameters of a NERD generator (width; channels, layers)"),
     "width": _t("", "hidden width of the NERD MLP generator"),
     "channels": _t("", "base channel count c_d of the NERD DCGAN generator"),
+    "objective_bits": _t(
+        "bits", "NERD's Lagrangian R + |slope| · D at the run's slope (lower: a better Q_Y)"
+    ),
     "layers": _t("", "stride-2 transposed-convolution layers of the NERD DCGAN generator"),
     "output_shape": _t("", "shape of one output sample of a NERD generator"),
     "latent_dim": _t(

@@ -504,3 +504,92 @@ def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
         },
         "figure": "curve.png",
     }
+
+
+# -- 002-fig20: generator capacity ----------------------------------------------------------------
+
+FIG20_SETTINGS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "channels": [4, 8, 16, 32],
+        "slopes_times_d_max": [-30.0],
+        "nerd": {
+            "steps": 400,
+            "batch_size": 128,
+            "generator_batch": 512,
+            "eval_samples": 8192,
+            "n_eval": 300,
+            "lr": 2e-3,
+        },
+    },
+    "paper": {
+        "channels": [4, 8, 16, 32],
+        "slopes_times_d_max": [-10.0, -30.0, -100.0, -300.0],
+        "nerd": {"batch_size": 64, "generator_batch": 1024, "eval_samples": 40_000, "n_eval": 2000},
+    },
+}
+"""Seed 002 Fig. 20: NERD with DCGAN generators of c_d channels; NERD settings as 002-fig1's."""
+
+
+@register_experiment(
+    "002-fig20",
+    paper="002",
+    target="Fig. 20",
+    description="NERD on images with DCGAN generators of c_d = 4, 8, 16, 32 channels: capacity",
+    options=("executor",),
+)
+def fig20(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    import rdlab.sources.nerd_sources  # noqa: F401
+
+    settings = FIG20_SETTINGS["quick" if preset == "quick" else "paper"]
+    src, info = _fig1_source(preset)
+    base = replace(_configs(preset), **settings["nerd"])
+    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
+    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
+    slopes = [float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]]
+    jobs = {
+        f"c{c}/slope-{i}": {
+            "source": info["source"],
+            "seed": seed,
+            "slope": slope,
+            "nerd": replace(base, generator="dcgan", generator_params={"channels": c}).to_dict(),
+        }
+        for c in settings["channels"]
+        for i, slope in enumerate(slopes)
+    }
+    done = _nerd_points(out_dir, options, jobs, "002-fig20")
+    points = []
+    for c in settings["channels"]:
+        for i, slope in enumerate(slopes):
+            r = done[f"c{c}/slope-{i}"]
+            points.append(
+                {
+                    "channels": c,
+                    "slope": slope,
+                    "rate_bits": r["rate_bits"],
+                    "rate_stderr_bits": r["rate_stderr_bits"],
+                    "distortion": r["distortion"],
+                    # the Lagrangian NERD minimises at this slope: lower is a better Q_Y
+                    "objective_bits": r["rate_bits"] - slope * r["distortion"],
+                    "seconds": r["seconds"],
+                }
+            )
+    _plot(
+        out_dir / "fig20_capacity.png",
+        f"Fig. 20: NERD by generator width c_d, {info['source']}",
+        [
+            {
+                "D": [p["distortion"] for p in points if p["channels"] == c],
+                "R": [p["rate_bits"] for p in points if p["channels"] == c],
+                "se": [p["rate_stderr_bits"] for p in points if p["channels"] == c],
+                "label": f"c_d = {c}",
+            }
+            for c in settings["channels"]
+        ],
+    )
+    return {
+        **info,
+        "d_max": d_max,
+        "distortion_measure": "squared_error",
+        "points": points,
+        "figure": "fig20_capacity.png",
+    }
