@@ -709,3 +709,23 @@ def test_fig20_generator_capacity_with_tiny_settings(tmp_path, monkeypatch):
     assert (tmp_path / "fig20_capacity.png").stat().st_size > 0
     arch = json.loads((tmp_path / "c4" / "slope-0" / "config.json").read_text())["architecture"]
     assert arch["params"]["channels"] == 4
+
+
+def test_fig6_sandwich_with_tiny_settings(tmp_path, monkeypatch):
+    import rdlab.experiments.seed002_nerd as fig
+
+    monkeypatch.delenv("RDLAB_DATA", raising=False)
+    tiny = {
+        "slopes_times_d_max": [-30.0],
+        "nerd": {"steps": 50, "batch_size": 32, "generator_batch": 64, "eval_samples": 256,
+                 "n_eval": 60, "lr": 5e-3, "generator_params": {"channels": 4}},
+        "lower_bound": "quick",
+    }  # fmt: skip
+    monkeypatch.setitem(fig.FIG6_SETTINGS, "quick", tiny)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NERDCeilingWarning)
+        out = fig.fig6(tmp_path, "quick", 0, fig.ExperimentOptions())
+    (p,) = out["points"]
+    assert p["rd_lower_bits"] == max(0.0, p["intercept_bits"] + p["slope"] * p["distortion"])
+    assert p["bracket_width_bits"] == pytest.approx(p["rd_upper_bits"] - p["rd_lower_bits"])
+    assert (tmp_path / "fig6_sandwich.png").stat().st_size > 0

@@ -474,6 +474,11 @@ GLOSSARY: dict[str, Term] = {
     "params": _t("", "architecture parameters of a NERD generator (width; channels, layers)"),
     "width": _t("", "hidden width of the NERD MLP generator"),
     "channels": _t("", "base channel count c_d of the NERD DCGAN generator"),
+    "bracket_width_bits": _t(
+        "bits",
+        "NERD's rate minus the sample lower bound at the same distortion (both estimates: not a "
+        "certified gap)",
+    ),
     "objective_bits": _t(
         "bits", "NERD's Lagrangian R + |slope| · D at the run's slope (lower: a better Q_Y)"
     ),

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from rdlab.core.io import headless_pyplot, write_figure
 from rdlab.experiments.ntc import ntc_gaussian_points, ntc_image_points
 from rdlab.experiments.registry import ExperimentOptions, register_experiment
 from rdlab.experiments.runner import Job, Plan, run_plan
@@ -83,11 +84,7 @@ def _nerd_points(
 
 
 def _plot(path: Path, title: str, series: list[dict[str, Any]], closed=None, ceiling=None):
-    from rdlab.core.io import headless_pyplot
-
     plt = headless_pyplot()
-
-    from rdlab.core.io import write_figure
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     if closed is not None:
@@ -452,11 +449,7 @@ def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
         preset=preset, seed=seed, overrides=settings.get("ntc", {}), options=options,
     )  # fmt: skip
 
-    from rdlab.core.io import headless_pyplot
-
     plt = headless_pyplot()
-
-    from rdlab.core.io import write_figure
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     ax.plot(ba["distortion"], ba["rate_bits"], "-", color="C1", label=f"BA on n={ba['n']} samples")
@@ -592,4 +585,122 @@ def fig20(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
         "distortion_measure": "squared_error",
         "points": points,
         "figure": "fig20_capacity.png",
+    }
+
+
+# -- 002-fig6: NERD between sandwich bounds ---------------------------------------------------------
+
+
+def lower_bound_job(
+    job_dir: Path, config: dict[str, Any], deps: dict[str, Path], fresh: bool
+) -> dict[str, Any]:
+    """The job of one sample lower bound (:func:`rdlab.estimators.lower_bound.rd_lower_bound`)
+    at ``config["slope"]`` on ``config["source"]``; returns the fitted line."""
+    import rdlab.sources.nerd_sources  # noqa: F401
+    from rdlab.estimators.lower_bound import LowerBoundConfig, rd_lower_bound
+    from rdlab.sources.registry import make_source
+
+    line = rd_lower_bound(
+        make_source(config["source"]),
+        slope=config["slope"],
+        seed=config["seed"],
+        config=LowerBoundConfig(**config["lower_bound"]),
+    )
+    return line.to_dict()
+
+
+FIG6_SETTINGS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "slopes_times_d_max": [-10.0, -30.0, -100.0],
+        "nerd": FIG1_SETTINGS["quick"]["nerd"],
+        "lower_bound": "quick",
+    },
+    "paper": {
+        "slopes_times_d_max": [-10.0, -30.0, -100.0, -300.0],
+        "nerd": FIG1_SETTINGS["paper"]["nerd"],
+        "lower_bound": "default",
+    },
+}
+"""Seed 002 Fig. 6: slopes as multiples of 1/D_max (bits per unit of squared error), NERD
+overrides of the preset, and the lower bound's preset (:data:`LOWER_BOUND_PRESETS`)."""
+
+
+@register_experiment(
+    "002-fig6",
+    paper="002",
+    target="Fig. 6",
+    description="NERD (above R(D)) against the sample lower bound (below) on images: the sandwich",
+    options=("executor",),
+)
+def fig6(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    import rdlab.sources.nerd_sources  # noqa: F401
+    from rdlab.estimators.lower_bound import LOWER_BOUND_PRESETS
+
+    settings = FIG6_SETTINGS["quick" if preset == "quick" else "paper"]
+    src, info = _fig1_source(preset)
+    cfg = replace(_configs(preset), **settings["nerd"])
+    lb_cfg = asdict(LOWER_BOUND_PRESETS[settings["lower_bound"]])
+    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
+    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
+    slopes = [float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]]
+    name = info["source"]
+    plan = Plan(
+        tuple(
+            Job(f"nerd-{i}", nerd_point_job,
+                {"source": name, "seed": seed, "slope": s, "nerd": cfg.to_dict()})
+            for i, s in enumerate(slopes)
+        )
+        + tuple(
+            Job(f"lower-{i}", lower_bound_job,
+                {"source": name, "seed": seed, "slope": s, "lower_bound": lb_cfg})
+            for i, s in enumerate(slopes)
+        )
+    )  # fmt: skip
+    done = run_plan(plan, out_dir, options.make_executor(), desc="002-fig6")
+    points = []
+    for i, s in enumerate(slopes):
+        nerd, lower = done[f"nerd-{i}"].result, done[f"lower-{i}"].result
+        d = nerd["distortion"]
+        below = max(0.0, lower["intercept_bits"] + s * d)
+        points.append(
+            {
+                "slope": s,
+                "distortion": d,
+                "rd_upper_bits": nerd["rate_bits"],
+                "rd_upper_stderr_bits": nerd["rate_stderr_bits"],
+                "rd_lower_bits": below,
+                "rd_lower_stderr_bits": lower["intercept_stderr_bits"],
+                "intercept_bits": lower["intercept_bits"],
+                # the intercept cannot pass about log2 of the held-out batch size
+                "batch_size": lower["batch_size"],
+                "bracket_width_bits": nerd["rate_bits"] - below,
+            }
+        )
+    plt = headless_pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    ds = [p["distortion"] for p in points]
+    ax.errorbar(ds, [p["rd_upper_bits"] for p in points],
+                yerr=[2 * p["rd_upper_stderr_bits"] for p in points], fmt="o",
+                capsize=3, label="NERD (upper, ± 2 s.e.)")  # fmt: skip
+    ax.plot(ds, [p["rd_lower_bits"] for p in points], "s", label="sample lower bound at D")
+    grid = np.linspace(0.0, d_max, 100)
+    for p in points:
+        line = np.maximum(0.0, p["intercept_bits"] + p["slope"] * grid)
+        ax.plot(grid, line, ":", color="gray", lw=1)
+    ax.axvline(d_max, color="k", ls="--", lw=1, label="D_max")
+    ax.set_xlabel("distortion D (squared error per image)")
+    ax.set_ylabel("rate [bits]")
+    ax.set_title(f"Fig. 6: NERD between sandwich bounds, {name}")
+    ax.set_ylim(bottom=0.0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    write_figure(fig, out_dir / "fig6_sandwich.png")
+    return {
+        **info,
+        "d_max": d_max,
+        "distortion_measure": "squared_error",
+        "points": points,
+        "figure": "fig6_sandwich.png",
     }
