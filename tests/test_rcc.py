@@ -742,9 +742,12 @@ def test_fig19_quick_shape(tmp_path, monkeypatch):
             "n_samples": 30,
             "extra_log2_n": 2,
             "nerd_overrides": overrides,
+            "ntc_steps": 100,
         },
     )
-    r = exp.fig19(tmp_path, "quick", 0)
+    r = exp.fig19(tmp_path, "quick", 0, exp.ExperimentOptions())
+    (ntc,) = r["ntc_points"]  # λ = -slope: 1/ln 2 bits per unit squared error
+    assert ntc["distortion_weight"] == pytest.approx(1.0 / math.log(2.0), rel=1e-6)
     assert {(p["q"], p["method"]) for p in r["points"]} == {
         ("learned", "pfr"), ("learned", "orc"), ("exact", "pfr"), ("exact", "orc"),
     }  # fmt: skip
@@ -771,9 +774,13 @@ def test_fig10_nerd_rcc_on_digits(tmp_path, monkeypatch):
             "max_log2_n": 8,
             "n_grid": 3,
             "nerd_overrides": overrides,
+            "ntc_weights": [300.0],
+            "ntc": {"latent_dim": 2, "width": 8, "steps": 20, "batch_size": 32, "n_eval": 60},
         },
     )
-    r = exp.fig10(tmp_path, "quick", 0)
+    r = exp.fig10(tmp_path, "quick", 0, exp.ExperimentOptions())
+    (ntc,) = r["ntc_points"]
+    assert ntc["distortion_measure"] == "squared_error" and ntc["rate_information_bits"] >= 0
     assert r["source"] == "digits" and r["n_samples"] == 12 and r["round_trip_identical"]
     assert {p["method"] for p in r["points"]} == {"pfr", "orc"}
     for p in r["points"]:

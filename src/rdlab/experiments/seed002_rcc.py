@@ -81,6 +81,7 @@ FIG19_SETTINGS: dict[str, dict[str, Any]] = {
         "extra_log2_n": 6,
         "nerd_preset": "quick",
         "nerd_overrides": {},
+        "ntc_steps": 3000,
     },
     "paper": {
         "slopes": [-0.5 / math.log(2.0), -1.0 / math.log(2.0), -2.0 / math.log(2.0)],
@@ -102,6 +103,8 @@ FIG10_SETTINGS: dict[str, dict[str, Any]] = {
         "n_grid": 8,
         "nerd_preset": "quick",
         "nerd_overrides": {"steps": 200, "n_train": 5000, "eval_samples": 2000},
+        "ntc_weights": [300.0, 1000.0],
+        "ntc": {"latent_dim": 8, "width": 32, "steps": 1500, "batch_size": 64, "n_eval": 300},
     },
     "paper": {
         "slopes": [-s / math.log(2.0) for s in (1.0, 2.0, 4.0, 8.0, 16.0)],
@@ -111,6 +114,8 @@ FIG10_SETTINGS: dict[str, dict[str, Any]] = {
         "n_grid": 8,
         "nerd_preset": "default",
         "nerd_overrides": {},
+        "ntc_weights": [100.0, 300.0, 1000.0, 3000.0],
+        "ntc": {"latent_dim": 32, "width": 128, "batch_size": 64, "n_eval": 2000},
     },
 }
 
@@ -314,9 +319,13 @@ def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     paper=PAPER,
     target="Fig. 19: PFR and ORC with a learned Q_Y (NERD generator) against the exact Q_Y*",
     description="Trains a quick NERD generator on gaussian20 at a fixed slope and codes samples "
-    "with PFR and ORC using it as Q_Y, next to the same codes with the exact Q_Y*.",
+    "with PFR and ORC using it as Q_Y, next to the same codes with the exact Q_Y* and the DNN "
+    "compressor (NTC) at the same slope.",
+    options=("executor",),
 )
-def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+def fig19(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    from rdlab.experiments.ntc import ntc_gaussian_points
+
     cfg = FIG19_SETTINGS[preset]
     nerd_cfg = _nerd_config(cfg)
     x = make_source(SOURCE).sample(cfg["n_samples"], seed=seed)
@@ -364,11 +373,18 @@ def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
                     }
                 )
                 points.append(row)
+    # the DNN compressor at the same slopes: λ = -slope, as the rate of R(D) there gives it
+    ntc_rates = [gaussian_operating_point(SOURCE, slope=sl).rate_bits for sl in cfg["slopes"]]
+    ntc = ntc_gaussian_points(
+        Path(out_dir), SOURCE, ntc_rates, preset=preset, seed=seed, options=options,
+        steps=cfg.get("ntc_steps"),
+    )  # fmt: skip
 
     plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     s = gaussian20_variances()
     d_all = [p["distortion"] for p in points] + [p["optimal_distortion"] for p in points]
+    d_all += [p["distortion"] for p in ntc]
     d_grid = np.geomspace(min(d_all) * 0.8, s.sum() * 0.999, 200)
     from rdlab.theory.gaussian import vector_gaussian_rate_distortion
 
@@ -392,6 +408,13 @@ def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             marker,
             label=f"{method.upper()}, {'learned Q_Y (NERD)' if q_name == 'learned' else 'exact Q_Y*'}",
         )
+    ax.plot(
+        [p["distortion"] for p in ntc],
+        [p["rate_payload_bits"] for p in ntc],
+        "D",
+        mfc="none",
+        label="DNN compressor (NTC)",
+    )
     ax.set_xscale("log")
     ax.set_xlabel("distortion (squared error per sample)")
     ax.set_ylabel("rate [bits per sample, range-coded bytes]")
@@ -406,6 +429,7 @@ def fig19(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "nerd_seconds": train_seconds,
         "runs": runs,
         "points": points,
+        "ntc_points": ntc,
         "files": ["fig19_rcc_learned_q.png"],
     }
 
@@ -421,11 +445,14 @@ def _image_source_name() -> str:
     target="Fig. 10 / Fig. 11(b): NERD-RCC (PFR and ORC with a learned Q_Y) on MNIST images",
     description="Trains NERD generators on MNIST (RDLAB_DATA; else the embedded 8x8 digits) and "
     "codes held-out images with PFR and ORC using them as Q_Y: rate from real bytes against the "
-    "NERD estimate and R + log2(R+1) + 5, and images next to their reconstructions.",
+    "NERD estimate and R + log2(R+1) + 5, and images next to their reconstructions; the DNN "
+    "compressor (NTC) beside them.",
+    options=("executor",),
 )
-def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
+def fig10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     from rdlab.coding.rcc import rcc_decode, rcc_encode
     from rdlab.estimators.nerd import split_samples
+    from rdlab.experiments.ntc import ntc_image_points
 
     cfg = FIG10_SETTINGS[preset]
     nerd_cfg = _nerd_config(cfg)
@@ -500,6 +527,21 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
             marker,
             label=f"NERD-RCC {method.upper()} (range-coded bytes)",
         )
+    nerd_points = [
+        {"distortion": r["nerd_distortion"], "rate_bits": r["nerd_rate_bits"]} for r in runs
+    ]
+    ntc = ntc_image_points(
+        out_dir, {"source": source}, cfg.get("ntc_weights", []), nerd_points, preset=preset,
+        seed=seed, overrides=cfg.get("ntc", {}), options=options,
+    )  # fmt: skip
+    if ntc:
+        ax.plot(
+            [p["distortion"] for p in ntc],
+            [p["rate_payload_bits"] for p in ntc],
+            "D",
+            mfc="none",
+            label="DNN compressor (NTC, range-coded bytes)",
+        )
     ax.set_xlim(min(d_all) * 0.8, max(d_all) * 1.2)
     ax.set_xlabel("distortion (squared error per image)")
     ax.set_ylabel("rate [bits per image]")
@@ -532,6 +574,7 @@ def fig10(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
         "nerd_seconds": nerd_seconds,
         "runs": runs,
         "points": points,
+        "ntc_points": ntc,
         "round_trip_identical": all(p["round_trip_identical"] for p in points),
         "min_margin_to_bound_bits": min(
             p["rate_bound_bits"] - p["rate_payload_bits"] for p in points
