@@ -86,3 +86,19 @@ def test_page_in_headless_chromium(runs, tmp_path):
         timeout=120,
     )
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_an_unreadable_run_is_shown_not_fatal(runs, tmp_path):
+    import shutil as sh
+
+    root = tmp_path / "runs"
+    sh.copytree(runs, root)
+    bad = root / "broken"
+    bad.mkdir()
+    (bad / "config.json").write_text("[" * 100)
+    (bad / "results.json").write_text("{}")
+    found = {r.name: r for r in find_runs(root)}
+    assert found["broken"].error and "nested deeper" in found["broken"].error
+    assert found["003-fig3"].error is None
+    text = write_report(root, tmp_path / "report").read_text()
+    assert "could not be read" in text and "003-fig8" in text

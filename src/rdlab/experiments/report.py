@@ -39,24 +39,27 @@ MAX_RUNS = 500
 
 @dataclass(frozen=True)
 class RunRecord:
-    """A run found under the folder: its path, configuration, results and figures."""
+    """A run found under the folder: its path, configuration, results and figures; ``error``
+    says why its JSON files could not be read (then ``config`` and ``results`` are empty)."""
 
     path: Path
     name: str
     config: dict[str, Any]
     results: dict[str, Any]
     figures: tuple[Path, ...]
+    error: str | None = None
 
 
 def find_runs(root: str | os.PathLike) -> list[RunRecord]:
     """Every run under ``root`` (``root`` itself included), outermost only, sorted by path.
 
+    A run whose ``config.json`` or ``results.json`` is not a bounded JSON object is kept with
+    its ``error`` (the page shows it) rather than stopping the report.
+
     Raises
     ------
     FileNotFoundError
         ``root`` is not a folder.
-    ValueError
-        A run's ``config.json`` or ``results.json`` is not a JSON object (naming it).
     """
     base = Path(root)
     if not base.is_dir():
@@ -68,15 +71,11 @@ def find_runs(root: str | os.PathLike) -> list[RunRecord]:
             p = Path(dirpath)
             figures = tuple(sorted(p / f for f in filenames if f.lower().endswith(".png")))
             name = "." if p == base else p.relative_to(base).as_posix()
-            runs.append(
-                RunRecord(
-                    p,
-                    name,
-                    read_json_object(p / "config.json"),
-                    read_json_object(p / "results.json"),
-                    figures,
-                )
-            )
+            try:
+                cfg, res = read_json_object(p / "config.json"), read_json_object(p / "results.json")
+                runs.append(RunRecord(p, name, cfg, res, figures))
+            except (OSError, ValueError) as exc:
+                runs.append(RunRecord(p, name, {}, {}, figures, error=str(exc)))
             dirnames.clear()  # a run's sub-runs are summarised by the run
     return sorted(runs, key=lambda r: r.name)
 
@@ -125,7 +124,7 @@ div.wide { overflow-x: auto; }
 th.paper, td.paper { background: #fff6e0; }
 figure { display: inline-block; margin: 0.5em; } figure img { max-width: 560px; }
 pre { background: #f7f7f7; padding: 0.6em; overflow: auto; max-height: 24em; font-size: 12px; }
-.muted { color: #777; } #check { font-weight: bold; }
+.muted { color: #777; } #check { font-weight: bold; } .error { color: #a00; }
 """
 
 SCRIPT = """
@@ -242,6 +241,8 @@ def _run_section(run: RunRecord, assets: Path, out: Path) -> str:
     title = cfg.get("experiment") or cfg.get("kind") or cfg.get("estimator") or cfg.get("job")
     parts = [f'<h2 id="{_esc(_slug(run.name))}">{_esc(run.name)}'
              f'{" — " + _esc(title) if title else ""}</h2>']  # fmt: skip
+    if run.error is not None:
+        parts.append(f'<p class="error">could not be read: {_esc(run.error)}</p>')
     meta = [
         ("paper", res.get("paper") or cfg.get("paper")),
         ("target", res.get("target") or cfg.get("target")),

@@ -201,10 +201,12 @@ class NTCModel:
         elif len(self.input_shape) != 1:
             raise ValueError(f"NTC codes vectors (m,) or images (C, H, W), got {input_shape}")
         self.device = check_device(device)
-        torch.manual_seed(step_seed(seed, 0))
-        self.analysis_net, self.synthesis_net, self.density = build_bounded(
-            self._build, f"an NTC model of width {cfg.width} and {cfg.latent_dim} latents"
-        )
+        # seeded initial weights without touching the caller's global torch generator
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(step_seed(seed, 0))
+            self.analysis_net, self.synthesis_net, self.density = build_bounded(
+                self._build, f"an NTC model of width {cfg.width} and {cfg.latent_dim} latents"
+            )
         for m in self.modules():
             m.to(self.device)
 
