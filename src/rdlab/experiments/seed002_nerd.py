@@ -382,6 +382,16 @@ def _fig1_source(preset: str) -> tuple[Any, dict[str, Any]]:
     return make_source("digits"), {**info, "source": "digits"}
 
 
+def _image_setup(preset: str, settings: dict[str, Any]):
+    """The image source of ``preset`` (:func:`_fig1_source`), its name record, NERD's settings
+    with ``settings["nerd"]`` applied, the images as rows and D_max = E||X − mean||²."""
+    src, info = _fig1_source(preset)
+    cfg = replace(_configs(preset), **settings["nerd"])
+    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
+    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
+    return src, info, cfg, x, d_max
+
+
 def _ba_on_samples(x: np.ndarray, n_points: int) -> dict[str, Any]:
     """Blahut-Arimoto on the empirical law of the rows of ``x``, reproduction = their support
     (:func:`~rdlab.solvers.blahut_arimoto.empirical_rate_distortion_curve`), with the curve's
@@ -413,10 +423,7 @@ def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
     import rdlab.sources.nerd_sources  # noqa: F401
 
     settings = FIG1_SETTINGS["quick" if preset == "quick" else "paper"]
-    src, info = _fig1_source(preset)
-    cfg = replace(_configs(preset), **settings["nerd"])
-    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
-    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
+    src, info, cfg, x, d_max = _image_setup(preset, settings)
     top_eig = float(np.linalg.eigvalsh(np.cov(x.T))[-1])
 
     # Blahut-Arimoto on a random subset of n images (source pmf and reproduction alphabet)
@@ -534,10 +541,7 @@ def fig20(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
     import rdlab.sources.nerd_sources  # noqa: F401
 
     settings = FIG20_SETTINGS["quick" if preset == "quick" else "paper"]
-    src, info = _fig1_source(preset)
-    base = replace(_configs(preset), **settings["nerd"])
-    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
-    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
+    _, info, base, _, d_max = _image_setup(preset, settings)
     slopes = [float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]]
     jobs = {
         f"c{c}/slope-{i}": {
@@ -639,11 +643,8 @@ def fig6(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
     from rdlab.estimators.lower_bound import LOWER_BOUND_PRESETS
 
     settings = FIG6_SETTINGS["quick" if preset == "quick" else "paper"]
-    src, info = _fig1_source(preset)
-    cfg = replace(_configs(preset), **settings["nerd"])
+    _, info, cfg, _, d_max = _image_setup(preset, settings)
     lb_cfg = asdict(LOWER_BOUND_PRESETS[settings["lower_bound"]])
-    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
-    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
     slopes = [float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]]
     name = info["source"]
     plan = Plan(
