@@ -357,6 +357,32 @@ def file_sha256(path: str | os.PathLike) -> bytes:
     return hash_file(path).digest()
 
 
+def read_safetensors(
+    path: str | os.PathLike, framework: str = "np"
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The arrays (numpy, or torch tensors with ``framework="pt"``) and string metadata of a
+    safetensors file, never unpickled.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a readable safetensors file (any of the ways the format can be broken).
+    """
+    from safetensors import safe_open
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} does not exist")
+    try:
+        with safe_open(str(p), framework=framework) as fh:
+            meta = dict(fh.metadata() or {})
+            return {k: fh.get_tensor(k) for k in fh.keys()}, meta
+    except Exception as exc:  # safetensors raises its own error types
+        raise ValueError(f"{p} is not a readable safetensors file ({exc})") from None
+
+
 def safetensors_file_digest(path: str | os.PathLike) -> bytes:
     """:func:`safetensors_digest` of a safetensors file's content, however the file was written
     (for a file :func:`write_safetensors` wrote, the SHA-256 of its bytes).
@@ -368,15 +394,5 @@ def safetensors_file_digest(path: str | os.PathLike) -> bytes:
     ValueError
         Not a readable safetensors file.
     """
-    from safetensors import safe_open
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p} does not exist")
-    try:
-        with safe_open(str(p), framework="np") as fh:
-            meta = fh.metadata() or {}
-            arrays = {k: fh.get_tensor(k) for k in fh.keys()}
-    except Exception as exc:  # safetensors raises its own error types
-        raise ValueError(f"{p} is not a readable safetensors file ({exc})") from None
+    arrays, meta = read_safetensors(path)
     return safetensors_digest(arrays, meta)

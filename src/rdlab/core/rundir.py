@@ -33,6 +33,7 @@ from typing import Any
 from rdlab.core.io import (
     parse_json_object,
     read_json_object,
+    read_safetensors,
     write_json_atomic,
     write_safetensors,
 )
@@ -242,17 +243,10 @@ class RunDir:
             Not an rdlab checkpoint, an unknown version, a corrupted file, metadata that breaks
             the rules above, or (with ``architecture``) one written by a different architecture.
         """
-        from safetensors import safe_open
-
         path = self.checkpoint_path(name)
         if not path.exists():
             raise FileNotFoundError(f"no checkpoint {path}")
-        try:
-            with safe_open(str(path), framework="pt") as fh:
-                meta = fh.metadata() or {}
-                tensors = {k: fh.get_tensor(k) for k in fh.keys()}
-        except Exception as exc:  # safetensors raises its own error types
-            raise ValueError(f"{path} is not a readable safetensors checkpoint ({exc})") from None
+        tensors, meta = read_safetensors(path, framework="pt")
         if meta.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not an rdlab checkpoint")
         if meta.get("version") != CHECKPOINT_VERSION:

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from rdlab.coding.categorical import CategoricalModel
-from rdlab.core.io import check_writable, write_safetensors
+from rdlab.core.io import check_writable, read_safetensors, write_safetensors
 from rdlab.core.validation import as_float_array, check_int, make_rng
 from rdlab.theory.retrieval import allocate_bits
 
@@ -455,7 +455,7 @@ class ProductQuantizer:
         src = Path(path)
         if not src.is_file():
             raise FileNotFoundError(f"{src} does not exist")
-        arrays, meta = _read_safetensors(src)
+        arrays, meta = read_safetensors(src)
         if meta.get("format") != PQ_FILE_FORMAT or meta.get("version") != PQ_FILE_VERSION:
             raise ValueError(f"{src} is not a saved rdlab product quantiser (format 1)")
         try:
@@ -512,17 +512,6 @@ def _small_int(v: object) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**31:
         raise ValueError(f"expected an integer in [0, 2**31), got {v!r}")
     return v
-
-
-def _read_safetensors(src: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(src), framework="np") as fh:
-            meta = dict(fh.metadata() or {})
-            return {k: fh.get_tensor(k) for k in fh.keys()}, meta
-    except Exception as exc:  # safetensors reports malformed files in several ways
-        raise ValueError(f"{src} is not a readable safetensors file ({exc})") from None
 
 
 def _array(arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:

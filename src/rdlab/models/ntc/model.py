@@ -44,6 +44,7 @@ from rdlab.coding.categorical import CategoricalModel
 from rdlab.coding.codec import measure_codec
 from rdlab.coding.learned import QuantizedLatentCodec
 from rdlab.coding.rcc import checkpoint_identity
+from rdlab.core.io import read_safetensors, write_safetensors
 from rdlab.core.results import jsonable
 from rdlab.core.rundir import RunDir
 from rdlab.core.torch_state import (
@@ -632,8 +633,6 @@ def ntc_run(
     arrays = {k: v.numpy() for k, v in model.state_tensors().items()}
     arrays.update(tables.to_tensors())
     rd.path.mkdir(parents=True, exist_ok=True)
-    from rdlab.core.io import write_safetensors
-
     write_safetensors(
         rd.checkpoint_path(MODEL_FILE),
         arrays,
@@ -687,8 +686,6 @@ def load_ntc_codec(
     ValueError
         Not an NTC run, settings out of range, or a model file that does not fit them.
     """
-    from safetensors.torch import load_file
-
     rd = RunDir(run)
     if not rd.config_path.exists():
         raise FileNotFoundError(f"{rd.path} is not a run directory (no config.json)")
@@ -706,10 +703,7 @@ def load_ntc_codec(
     path = rd.checkpoint_path(MODEL_FILE)
     if not path.exists():
         raise FileNotFoundError(f"{rd.path} has no finished model ({MODEL_FILE}.safetensors)")
-    try:
-        tensors = load_file(str(path))
-    except Exception as exc:  # safetensors raises its own error types
-        raise ValueError(f"{path} is not a readable safetensors file ({exc})") from None
+    tensors, _ = read_safetensors(path, framework="pt")
     model = NTCModel(cfg, tuple(shape), seed=seed, device=device)
     model.load_state_tensors({k: v for k, v in tensors.items() if not k.startswith("coding.")})
     model.train(False)
