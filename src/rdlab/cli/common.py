@@ -63,12 +63,10 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def source_from_args(args: argparse.Namespace) -> tuple[Any, str]:
-    """The source of :func:`add_source_arguments`' flags and the name a run records."""
-    import rdlab.sources.nerd_sources  # noqa: F401 - registers the image and NERD sources
-    from rdlab.sources.registry import make_source
-    from rdlab.sources.user_data import DataSource
-
+def source_spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The JSON spec of :func:`add_source_arguments`' flags (checked):
+    ``{"data": PATH}`` or ``{"source": NAME, "params": {...}}``
+    (:func:`rdlab.sources.user_data.source_from_spec` builds the source)."""
     if args.data is not None:
         for flag, value in (
             ("--variances", args.variances),
@@ -78,8 +76,7 @@ def source_from_args(args: argparse.Namespace) -> tuple[Any, str]:
         ):
             if value is not None:
                 raise ValueError(f"{flag} applies to --source, not to --data")
-        src = DataSource.from_path(args.data)
-        return src, src.name
+        return {"data": args.data}
     params: dict[str, Any] = {}
     if args.variances is not None:
         if args.source != "gaussian":
@@ -96,7 +93,14 @@ def source_from_args(args: argparse.Namespace) -> tuple[Any, str]:
             params["data_dir"] = args.data_dir
         if args.n_images is not None:
             params["n"] = args.n_images
-    return make_source(args.source, **params), args.source
+    return {"source": args.source, "params": params}
+
+
+def source_from_args(args: argparse.Namespace) -> tuple[Any, str]:
+    """The source of :func:`add_source_arguments`' flags and the name a run records."""
+    from rdlab.sources.user_data import source_from_spec
+
+    return source_from_spec(source_spec_from_args(args))
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:

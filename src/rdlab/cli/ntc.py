@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from rdlab.cli.common import add_source_arguments, emit_json, parse_float_list
+from rdlab.cli.common import (
+    add_source_arguments,
+    emit_json,
+    parse_float_list,
+    source_spec_from_args,
+)
 from rdlab.core.table import format_table
 from rdlab.experiments.runner import EXECUTORS
 
@@ -62,19 +67,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _source_spec(args: argparse.Namespace) -> dict:
-    """The source as a JSON spec that a job rebuilds (checked here first)."""
-    from rdlab.cli.common import source_from_args
+    """The source as a JSON spec that each job rebuilds; built once here so that bad flags or
+    data fail before any job starts."""
+    from rdlab.sources.user_data import source_from_spec
 
-    source_from_args(args)  # bad flags fail before any job starts
-    if args.data is not None:
-        return {"data": args.data}
-    params = {}
-    if args.variances is not None:
-        params["variances"] = parse_float_list(args.variances, "--variances")
-    for flag, key in (("data_dir", "data_dir"), ("n_images", "n"), ("resize", "resize_to")):
-        if getattr(args, flag) is not None:
-            params[key] = getattr(args, flag)
-    return {"source": args.source, "params": params}
+    spec = source_spec_from_args(args)
+    source_from_spec(spec)
+    return spec
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -14,23 +14,12 @@ from rdlab.experiments.registry import ExperimentOptions, register_experiment
 from rdlab.experiments.runner import Job, Plan, run_plan
 
 
-def source_of(spec: dict[str, Any]) -> tuple[Any, str]:
-    """The source of a JSON spec: ``{"data": PATH}`` or ``{"source": NAME, "params": {...}}``."""
-    import rdlab.sources.nerd_sources  # noqa: F401 - registers the image and NERD sources
-    from rdlab.sources.registry import make_source
-    from rdlab.sources.user_data import DataSource
-
-    if spec.get("data") is not None:
-        src = DataSource.from_path(spec["data"])
-        return src, src.name
-    return make_source(spec["source"], **(spec.get("params") or {})), spec["source"]
-
-
 def ntc_job(job_dir: Path, config: dict[str, Any], deps: dict[str, Path], fresh: bool) -> dict:
     """Train (or resume) one NTC model of a sweep; return its results."""
     from rdlab.models.ntc import NTCConfig, ntc_run
+    from rdlab.sources.user_data import source_from_spec
 
-    src, name = source_of(config["source"])
+    src, name = source_from_spec(config["source"])
     args = (src, NTCConfig.from_dict(config["config"]), job_dir)
     kw = {"seed": config["seed"], "device": config.get("device", "cpu"), "source_name": name}
     if (job_dir / "config.json").exists() and not fresh:
@@ -204,7 +193,6 @@ __all__ = [
     "ntc_image_points",
     "ntc_job",
     "ntc_sweep",
-    "source_of",
 ]
 
 

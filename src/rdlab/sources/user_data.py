@@ -301,6 +301,19 @@ class DataSource(Source):
         return {"source": self.name, **self.user_data.describe()}
 
 
+def source_from_spec(spec: dict[str, Any]) -> tuple[Source, str]:
+    """A source and the name a run records, from a JSON spec: ``{"data": PATH}`` (a user's
+    data, :class:`DataSource`) or ``{"source": NAME, "params": {...}}`` (a registered source).
+    Jobs that run in other processes rebuild their source from it."""
+    import rdlab.sources.nerd_sources  # noqa: F401 - registers the image and NERD sources
+    from rdlab.sources.registry import make_source
+
+    if spec.get("data") is not None:
+        src = DataSource.from_path(spec["data"])
+        return src, src.name
+    return make_source(spec["source"], **(spec.get("params") or {})), spec["source"]
+
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "DataSource",
@@ -308,5 +321,6 @@ __all__ = [
     "as_samples",
     "load_data",
     "peek_sample_shape",
+    "source_from_spec",
     "split_indices",
 ]
