@@ -27,3 +27,19 @@ if torch is not None:
 from rdlab.core.runtime import keep_freed_memory  # noqa: E402
 
 keep_freed_memory()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(*argv) -> (exit code, stdout, stderr)`` of the rdlab command, in this process."""
+    from rdlab.cli.main import main
+
+    def run(*argv):
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -8,21 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from rdlab.cli.main import main
 from rdlab.core.glossary import unknown_keys
 from rdlab.experiments.audit import CodecPoint, audit, read_points, run_point
 from rdlab.sources.base import GaussianSource
 from rdlab.theory.gaussian import vector_gaussian_rate_distortion
-
-
-@pytest.fixture
-def cli(capsys):
-    def run(*argv):
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_closed_form_bracket_is_exact_and_the_excess_is_the_offset():

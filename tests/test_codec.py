@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rdlab.cli.main import main
 from rdlab.coding.codec import (
     Codec,
     CodecReport,
@@ -207,16 +206,6 @@ def test_per_sample_and_per_component_distortions_convert():
 
 
 # -- rdlab encode / decode / info, every codec, bit for bit ----------------------------------------
-@pytest.fixture
-def cli(capsys):
-    def run(*argv):
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def _round_trip(cli, tmp_path, model, x, *, decode_model=None, extra=()):
     np.save(tmp_path / "x.npy", x)
     stream, recon = tmp_path / "x.rdl", tmp_path / "y.npy"

@@ -559,18 +559,6 @@ def test_images_on_digits_with_dcgan():
 # -- command line -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli(capsys):
-    import rdlab.cli.main as main_mod
-
-    def run(*argv):
-        code = main_mod.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 TINY = ("--preset", "quick", "--steps", "20", "--n-eval", "64", "--eval-samples", "256")
 
 

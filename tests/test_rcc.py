@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import rdlab.cli.main as cli_main
 from rdlab.coding.container import BitstreamError
 from rdlab.coding.index_coding import (
     MAX_INDEX,
@@ -429,21 +428,11 @@ def test_header_records_everything_the_decoder_needs():
 
 
 # -- the command line --------------------------------------------------------------------------
-@pytest.fixture
-def rcc_cli(capsys):
-    def run(*argv):
-        code = cli_main.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def test_cli_encode_decode_round_trip(rcc_cli, tmp_path):
+def test_cli_encode_decode_round_trip(cli, tmp_path):
     x = make_source("gaussian20").sample(30, seed=2)
     np.save(tmp_path / "x.npy", x)
     stream, recon = tmp_path / "x.rdl", tmp_path / "r.npy"
-    code, out, _ = rcc_cli(
+    code, out, _ = cli(
         "rcc", "encode", "--q", "gaussian20", "--distortion", "4", "--n-candidates", "2^10",
         "--seed", "5", "--no-progress", "--json", str(tmp_path / "x.npy"), str(stream),
     )  # fmt: skip
@@ -453,30 +442,30 @@ def test_cli_encode_decode_round_trip(rcc_cli, tmp_path):
     assert obj["rate_bound_bits"] == pytest.approx(rcc_guarantee_bits(obj["zipf_rate_bits"]))
     assert obj["codec"] == "rcc" and obj["distortion_measure"] == "squared_error"
     assert obj["n_candidates"] == 1024 and obj["seed"] == 5
-    code, out, _ = rcc_cli("rcc", "decode", "--no-progress", str(stream), str(recon))
+    code, out, _ = cli("rcc", "decode", "--no-progress", str(stream), str(recon))
     assert code == 0 and "30 samples" in out
     y = np.load(recon)
     assert np.mean(np.sum((x - y) ** 2, 1)) == pytest.approx(obj["distortion"])
-    code, out, _ = rcc_cli("rcc", "decode", "--q", "gaussian20", "--force", str(stream), str(recon))
+    code, out, _ = cli("rcc", "decode", "--q", "gaussian20", "--force", str(stream), str(recon))
     assert code == 0
-    code, out, _ = rcc_cli("rcc", "info", "--json", str(stream))
+    code, out, _ = cli("rcc", "info", "--json", str(stream))
     assert json.loads(out)["n_candidates"] == 1024
     # human output names the rate, the distortion and the guarantee
-    code, out, _ = rcc_cli(
+    code, out, _ = cli(
         "rcc", "encode", "--q", "gaussian20", "--slope", "-1.5", "--method", "orc", "--force",
         "--no-progress", str(tmp_path / "x.npy"), str(stream),
     )  # fmt: skip
     assert code == 0 and "bits/sample" in out and "bound" in out and "distortion" in out
 
 
-def test_cli_errors_are_one_line(rcc_cli, tmp_path):
+def test_cli_errors_are_one_line(cli, tmp_path):
     x = make_source("gaussian20").sample(4, seed=2)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "nan.npy", np.full((2, 20), np.nan))
     np.save(tmp_path / "scalar.npy", np.zeros(4))
     stream = tmp_path / "x.rdl"
     base = ("rcc", "encode", "--q", "gaussian20", "--distortion", "4", "--no-progress")
-    assert rcc_cli(*base, "--seed", "1", str(tmp_path / "x.npy"), str(stream))[0] == 0
+    assert cli(*base, "--seed", "1", str(tmp_path / "x.npy"), str(stream))[0] == 0
     before = stream.read_bytes()
     cases = [
         ((*base, str(tmp_path / "x.npy"), str(stream)), "--force"),
@@ -498,16 +487,16 @@ def test_cli_errors_are_one_line(rcc_cli, tmp_path):
         ),
     ]
     for argv, message in cases:
-        code, _, err = rcc_cli(*argv)
+        code, _, err = cli(*argv)
         assert code == 2, argv
         assert message in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
     assert stream.read_bytes() == before
     (tmp_path / "cut.rdl").write_bytes(before[:-9])
-    code, _, err = rcc_cli("rcc", "decode", str(tmp_path / "cut.rdl"), str(tmp_path / "r.npy"))
+    code, _, err = cli("rcc", "decode", str(tmp_path / "cut.rdl"), str(tmp_path / "r.npy"))
     assert code == 2 and "corrupted or truncated" in err
     assert not (tmp_path / "r.npy").exists()
     (tmp_path / "empty.rdl").write_bytes(b"")
-    code, _, err = rcc_cli("rcc", "decode", str(tmp_path / "empty.rdl"), str(tmp_path / "r.npy"))
+    code, _, err = cli("rcc", "decode", str(tmp_path / "empty.rdl"), str(tmp_path / "r.npy"))
     assert code == 2 and "empty" in err
 
 
@@ -685,19 +674,19 @@ def test_nerd_output_rejects_bad_run_dirs(nerd_runs, tmp_path):
         nerd_output(bad)
 
 
-def test_cli_encode_decode_with_a_nerd_run(rcc_cli, nerd_runs, tmp_path):
+def test_cli_encode_decode_with_a_nerd_run(cli, nerd_runs, tmp_path):
     run_a, run_b = nerd_runs
     x = np.random.default_rng(5).normal(size=(15, 2))
     np.save(tmp_path / "x.npy", x)
     stream, recon = tmp_path / "x.rdl", tmp_path / "r.npy"
-    code, out, err = rcc_cli(
+    code, out, err = cli(
         "rcc", "encode", "--q", str(run_a), "--n-candidates", "2^9", "--seed", "2",
         "--no-progress", "--json", str(tmp_path / "x.npy"), str(stream),
     )  # fmt: skip
     assert code == 0, err
     obj = json.loads(out)
     assert obj["slope"] == pytest.approx(-2.0) and obj["output_spec"]["kind"] == "generator"
-    code, out, err = rcc_cli(
+    code, out, err = cli(
         "rcc", "decode", "--q", str(run_a), "--no-progress", str(stream), str(recon)
     )
     assert code == 0, err
@@ -711,16 +700,16 @@ def test_cli_encode_decode_with_a_nerd_run(rcc_cli, nerd_runs, tmp_path):
             "wrong Q_Y",
         ),
     ):
-        code, _, err = rcc_cli(*argv)
+        code, _, err = cli(*argv)
         assert code == 2 and message in err and "Traceback" not in err, (argv, err)
     assert not (tmp_path / "r2.npy").exists()
     # --slope overrides the run's slope
-    code, out, err = rcc_cli(
+    code, out, err = cli(
         "rcc", "encode", "--q", str(run_a), "--slope", "-4", "--n-candidates", "64", "--seed",
         "2", "--no-progress", "--json", "--force", str(tmp_path / "x.npy"), str(stream),
     )  # fmt: skip
     assert code == 0 and json.loads(out)["slope"] == -4.0
-    code, _, err = rcc_cli(
+    code, _, err = cli(
         "rcc", "encode", "--q", str(run_a), "--distortion", "1", "--no-progress", "--force",
         str(tmp_path / "x.npy"), str(stream),
     )  # fmt: skip

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rdlab.cli.main import main
 from rdlab.core.glossary import unknown_keys
 from rdlab.sources.user_data import DataSource, as_samples, load_data, split_indices
 
@@ -23,16 +22,6 @@ def _save_pngs(folder: Path, images: np.ndarray) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i, im in enumerate(images):
         Image.fromarray(im).save(folder / f"{i:03d}.png")
-
-
-@pytest.fixture
-def cli(capsys):
-    def run(*argv):
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 # -- the convention -------------------------------------------------------------------------------
