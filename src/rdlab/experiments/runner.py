@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from rdlab.core.io import read_json_object, write_json_atomic
 from rdlab.core.results import jsonable
-from rdlab.core.validation import check_int
+from rdlab.core.validation import check_in_range, check_int
 
 RECORD = "job.json"
 """The file in a job's folder that records its finished result."""
@@ -279,8 +279,8 @@ class RayExecutor:
             ) from None
         self.address = address
         self.workers = 0 if workers is None else check_int("workers", workers, minimum=1)
-        self.cpus_per_job = _check_resource("cpus_per_job", cpus_per_job, positive=True)
-        self.gpus_per_job = _check_resource("gpus_per_job", gpus_per_job, positive=False)
+        self.cpus_per_job = check_in_range("cpus_per_job", cpus_per_job, 0, 1024, low_open=True)
+        self.gpus_per_job = check_in_range("gpus_per_job", gpus_per_job, 0, 1024)
         self._owned = False
         self._task: Any = None
 
@@ -337,16 +337,6 @@ class RayExecutor:
 
     def threads_per_job(self) -> int | None:
         return max(1, int(self.cpus_per_job))
-
-
-def _check_resource(name: str, value: object, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    v = float(value)
-    if not (v > 0 if positive else v >= 0) or v > 1024:
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be {bound} and at most 1024, got {value!r}")
-    return v
 
 
 def make_executor(
