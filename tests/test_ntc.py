@@ -139,6 +139,9 @@ def test_bad_input(run, tmp_path):
         NTCConfig(distortion_weight=1.0, quantization="soft")
     with pytest.raises(ValueError, match="rate_warmup"):
         NTCConfig(distortion_weight=1.0, rate_warmup=2.0)
+    for filters in ((3,) * 100, (), (3, 1000)):
+        with pytest.raises(ValueError, match="filters"):
+            NTCConfig(distortion_weight=1.0, filters=filters)
     with pytest.raises(ValueError, match="unknown NTC settings"):
         NTCConfig.from_dict({"distortion_weight": 1, "colour": 2})
     with pytest.raises(ValueError, match="divisible by 4"):

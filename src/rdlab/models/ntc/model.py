@@ -64,6 +64,9 @@ RUN_KIND = "ntc"
 DENSITY_LR_FACTOR = 10.0
 """The density's learning rate over the transforms' (it starts far from the latents' law)."""
 
+MAX_FILTERS = 8
+"""Most hidden layers of a channel's cumulative in the density (the paper uses 3)."""
+
 MAX_LATENT_DIM = 4096
 MAX_WIDTH = 4096
 
@@ -142,7 +145,15 @@ class NTCConfig:
         check_positive("lr_final", self.lr_final)
         if self.lr_final > self.lr:
             raise ValueError(f"lr_final must be <= lr, got {self.lr_final} > {self.lr}")
-        object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
+        if isinstance(self.filters, str | bytes) or not 1 <= len(self.filters) <= MAX_FILTERS:
+            raise ValueError(
+                f"filters must be 1 to {MAX_FILTERS} hidden widths, got {self.filters!r}"
+            )
+        object.__setattr__(
+            self,
+            "filters",
+            tuple(check_int("filters[i]", f, minimum=1, maximum=64) for f in self.filters),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))
