@@ -17,7 +17,13 @@ from rdlab.coding.categorical import (
     encode_symbols,
 )
 from rdlab.coding.container import BitstreamError, pack_container
-from rdlab.coding.learned import LEARNED_CODEC_ID, LearnedHeader, read_learned_header
+from rdlab.coding.learned import (
+    LEARNED_CODEC_ID,
+    LearnedHeader,
+    QuantizedLatentCodec,
+    read_learned_header,
+)
+from rdlab.coding.quantizers import PRIVATE_DITHER_TAG, dither, level_step, private_dither
 
 
 def pack_learned(header, payload):
@@ -232,7 +238,7 @@ def test_resealed_header_fields_are_validated():
     start = 24  # the codec header follows the container prefix
     edits = {
         "header format 7": (0, b"\x07"),
-        "quantizer code 4": (1, b"\x04"),
+        "quantizer code 5": (1, b"\x05"),
         "input dimensions": (2, b"\x09"),
         "reserved": (3, b"\x01"),
         "inputs": (4, struct.pack("<Q", 2**41)),
@@ -415,5 +421,152 @@ def test_header_quantizer_codes_cover_the_quantizers():
     from rdlab.coding.learned import QUANTIZERS
     from rdlab.coding.quantizers import QUANTIZER_KINDS
 
-    assert QUANTIZERS == ("dq", "nq", "uq", "ntc")  # wire format: never reorder
-    assert set(QUANTIZERS) == {*QUANTIZER_KINDS, "ntc"}
+    assert QUANTIZERS == ("dq", "nq", "uq", "ntc", "uq-private")  # wire format: never reorder
+    assert set(QUANTIZERS) == {*QUANTIZER_KINDS, "ntc", "uq-private"}
+    assert "uq-private" not in QUANTIZER_KINDS  # not a training quantiser of seed 001
+
+
+# -- UQ without common randomness ("uq-private", code 4) -----------------------------------
+def test_uq_private_header_round_trip_and_code():
+    header = _header(quantizer="uq-private", seed=99)
+    raw = header.to_bytes()
+    assert raw[1] == 4
+    assert LearnedHeader.from_bytes(raw) == header
+    data = pack_learned(header, b"")
+    assert read_learned_header(data)[0].quantizer == "uq-private"
+    body = bytearray(data[:-4])
+    body[24 + 1] = 5  # the first unknown code
+    with pytest.raises(BitstreamError, match="quantizer code 5"):
+        read_learned_header(reseal(bytes(body)))
+
+
+_UQ_LEVELS = (4, 4)
+
+
+def _identity_analysis(x, u):
+    return np.clip(np.rint((x + u + 1) * 1.5), 0, 3).astype(np.int64)
+
+
+def _identity_synthesis(s, u):
+    return (s / 1.5 - 1 - u).astype(np.float32)
+
+
+def _identity_codec(quantizer, **kw):
+    """The identity transforms on [-1, 1]^2, 4 levels per dimension (the codec's example)."""
+    model = CategoricalModel.fit([[0, 0], [1, 1], [2, 2], [3, 3]], _UQ_LEVELS)
+    return QuantizedLatentCodec(
+        _identity_analysis, _identity_synthesis, model, quantizer, (2,), bytes(32), **kw
+    )
+
+
+def test_uq_private_encoder_is_uq_and_decoder_draws_its_own_noise():
+    n = 20_000
+    x = np.random.default_rng(10).uniform(-1, 1, size=(n, 2)).astype(np.float32)
+    uq, private = _identity_codec("uq"), _identity_codec("uq-private", decoder_seed=3)
+    assert uq.decoder_seed == 0 and private.decoder_seed == 3
+    # the same encoder: same symbols, same payload; only the quantizer byte differs
+    np.testing.assert_array_equal(uq.symbols(x, seed=5), private.symbols(x, seed=5))
+    data_uq, data_private = uq.encode(x, seed=5), private.encode(x, seed=5)
+    h_uq, payload_uq = read_learned_header(data_uq)
+    h_private, payload_private = read_learned_header(data_private)
+    assert payload_uq == payload_private
+    assert (h_uq.quantizer, h_private.quantizer) == ("uq", "uq-private")
+    assert h_private.seed == 5
+    # different decoders: uq subtracts u1, uq-private its own u2
+    out_uq, out_private = uq.decode(data_uq), private.decode(data_private)
+    assert out_private.shape == out_uq.shape == (n, 2)
+    assert not np.allclose(out_uq, out_private)
+    s = uq.symbols(x, seed=5)
+    np.testing.assert_array_equal(out_uq, _identity_synthesis(s, dither(n, _UQ_LEVELS, 5)))
+    np.testing.assert_array_equal(
+        out_private, _identity_synthesis(s, private_dither(n, _UQ_LEVELS, 3))
+    )
+    np.testing.assert_array_equal(out_private, _identity_synthesis(s, private.decoder_noise(n, 5)))
+    # subtractive dither: error uniform, step^2/12; private dither adds two independent
+    # uniforms (u1 - u2), three times that
+    step2 = level_step(4) ** 2
+    mse_uq = float(np.mean((out_uq - x) ** 2))
+    mse_private = float(np.mean((out_private - x) ** 2))
+    assert np.abs(out_uq - x).max() <= level_step(4) / 2 + 1e-6
+    assert mse_uq == pytest.approx(step2 / 12, rel=0.05)
+    assert mse_private == pytest.approx(3 * step2 / 12, rel=0.05)
+
+
+def test_decoder_noise_of_uq_and_uq_private():
+    n = 50
+    uq = _identity_codec("uq")
+    private = _identity_codec("uq-private", decoder_seed=7)
+    other = _identity_codec("uq-private", decoder_seed=8)
+    # uq: the encoder's dither of the header's seed
+    np.testing.assert_array_equal(uq.decoder_noise(n, 7), dither(n, _UQ_LEVELS, 7))
+    np.testing.assert_array_equal(uq.decoder_noise(n, 7), uq.noise(n, 7))
+    assert not np.array_equal(uq.decoder_noise(n, 7), uq.decoder_noise(n, 8))
+    # uq-private: independent of the header's seed, a function of decoder_seed
+    u = private.decoder_noise(n, 7)
+    assert u.shape == (n, 2) and u.dtype == np.float32
+    np.testing.assert_array_equal(u, private.decoder_noise(n, 2**64 - 1))
+    np.testing.assert_array_equal(u, private_dither(n, _UQ_LEVELS, 7))
+    assert not np.array_equal(u, other.decoder_noise(n, 7))
+    # never the encoder's stream, even when decoder_seed equals the header's seed
+    assert not np.any(u == dither(n, _UQ_LEVELS, 7))
+    assert not np.any(u == private.noise(n, 7))
+    # the other quantisers keep the header-seeded noise
+    for quantizer in ("dq", "nq", "ntc"):
+        codec = _identity_codec(quantizer, decoder_seed=7)
+        np.testing.assert_array_equal(codec.decoder_noise(n, 9), dither(n, _UQ_LEVELS, 9))
+    assert private.decoder_noise(0, 1).shape == (0, 2)
+
+
+def test_private_dither_distribution_and_domain_separation():
+    levels = (3, 5, 4, 256)
+    n = 100_000
+    u = private_dither(n, levels, 11)
+    assert u.shape == (n, 4) and u.dtype == np.float32
+    np.testing.assert_array_equal(u, private_dither(n, levels, 11))
+    for j, size in enumerate(levels):
+        half = level_step(size) / 2
+        col = u[:, j].astype(np.float64)
+        assert col.min() >= -half and col.max() < half
+        assert abs(col.mean()) < 0.02 * half
+        assert col.var() == pytest.approx(level_step(size) ** 2 / 12, rel=0.03)
+    # its own stream: not dither's under the same seed, nor under the tag-free seeds
+    for seed in (0, 1, 11, 2**64 - 1):
+        assert not np.any(private_dither(64, levels, seed) == dither(64, levels, seed))
+    assert not np.array_equal(private_dither(64, levels, 11), private_dither(64, levels, 12))
+    expected = np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence([PRIVATE_DITHER_TAG, 11]))
+    ).random((3, 4))
+    half = np.array([level_step(v) / 2 for v in levels])
+    np.testing.assert_array_equal(u[:3], (expected * (2 * half) - half).astype(np.float32))
+    np.testing.assert_array_equal(private_dither(5, 4, 2, dim=2), private_dither(5, (4, 4), 2))
+    with pytest.raises(ValueError, match="dim"):
+        private_dither(5, 4, 2)
+    with pytest.raises(ValueError, match="seed"):
+        private_dither(5, levels, -1)
+    with pytest.raises(ValueError, match="n must be"):
+        private_dither(-1, levels, 0)
+
+
+def test_uq_private_decoder_ignores_the_header_seed():
+    x = np.random.default_rng(12).uniform(-1, 1, size=(40, 2)).astype(np.float32)
+    seed_offset = 24 + 12  # container prefix + the header's seed field
+    for quantizer, same in (("uq-private", True), ("uq", False)):
+        codec = _identity_codec(quantizer, decoder_seed=4)
+        data = codec.encode(x, seed=21)
+        body = bytearray(data[:-4])
+        assert struct.unpack_from("<Q", body, seed_offset) == (21,)
+        struct.pack_into("<Q", body, seed_offset, 22)
+        forged = reseal(bytes(body))
+        assert read_learned_header(forged)[0].seed == 22
+        if same:
+            np.testing.assert_array_equal(codec.decode(forged), codec.decode(data))
+        else:  # the shared dither moves with the seed: the rewrite shows
+            assert not np.array_equal(codec.decode(forged), codec.decode(data))
+
+
+def test_bad_decoder_seed_is_named():
+    for bad, error in ((-1, ValueError), (2**64, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="decoder_seed"):
+            _identity_codec("uq-private", decoder_seed=bad)
+    with pytest.raises(ValueError, match="header_seed"):
+        _identity_codec("uq-private").decoder_noise(3, -1)

@@ -35,7 +35,10 @@ then the error is no longer uniform (the tests show both).
 
 Shared randomness: in training the dither comes from a ``torch.Generator``; in the bitstream
 it is regenerated from the seed in the header by :func:`dither` (numpy PCG64), so encoder and
-decoder agree bit for bit.
+decoder agree bit for bit. UQ without common randomness (seed 003, the learned codec's
+``"uq-private"``: the decoder subtracts a dither it draws itself, independent of the encoder's)
+draws the decoder's dither with :func:`private_dither`, a stream domain-separated from
+:func:`dither`'s.
 """
 
 from __future__ import annotations
@@ -78,6 +81,27 @@ def level_step(levels: int) -> float:
     return 2.0 / (check_levels(levels) - 1)
 
 
+PRIVATE_DITHER_TAG = 0x6E6F2D6372
+"""Domain-separation tag of :func:`private_dither` (ASCII ``"no-cr"``: no common randomness).
+Its stream is seeded by ``SeedSequence([PRIVATE_DITHER_TAG, seed])``, never by ``seed`` alone, so
+it cannot coincide with :func:`dither`'s stream for any pair of seeds."""
+
+
+def _uniform_dither(
+    n: int, levels: Sequence[int] | int, bit_generator: np.random.BitGenerator, dim: int | None
+) -> np.ndarray:
+    """``(n, d)`` float32, column j uniform on :math:`[-1/(L_j-1), 1/(L_j-1))`, drawn from
+    ``bit_generator`` (``n`` already checked)."""
+    if isinstance(levels, int | np.integer):
+        if dim is None:
+            raise ValueError("give dim when levels is a single int")
+        levels = [int(levels)] * check_int("dim", dim, minimum=1)
+    half = np.array([level_step(L) / 2 for L in levels], dtype=np.float64)
+    rng = np.random.Generator(bit_generator)
+    u = rng.random((n, half.size)) * (2 * half) - half
+    return u.astype(np.float32)
+
+
 def dither(n: int, levels: Sequence[int] | int, seed: int, *, dim: int | None = None) -> np.ndarray:
     """The shared dither of a bitstream: ``(n, d)`` float32, column j uniform on
     :math:`[-1/(L_j-1), 1/(L_j-1))`, drawn from numpy's PCG64 seeded by ``seed``.
@@ -91,14 +115,32 @@ def dither(n: int, levels: Sequence[int] | int, seed: int, *, dim: int | None = 
     ((4, 2), True, True)
     """
     n = check_int("n", n, minimum=0)
-    if isinstance(levels, int | np.integer):
-        if dim is None:
-            raise ValueError("give dim when levels is a single int")
-        levels = [int(levels)] * check_int("dim", dim, minimum=1)
-    half = np.array([level_step(L) / 2 for L in levels], dtype=np.float64)
-    rng = np.random.Generator(np.random.PCG64(check_int("seed", seed, minimum=0)))
-    u = rng.random((n, half.size)) * (2 * half) - half
-    return u.astype(np.float32)
+    seed = check_int("seed", seed, minimum=0)
+    return _uniform_dither(n, levels, np.random.PCG64(seed), dim)
+
+
+def private_dither(
+    n: int, levels: Sequence[int] | int, seed: int, *, dim: int | None = None
+) -> np.ndarray:
+    """A decoder's own dither, for UQ without common randomness (seed 003, Liu et al. 2022,
+    eq. 16): the distribution of :func:`dither` (``(n, d)`` float32, column j uniform on
+    :math:`[-1/(L_j-1), 1/(L_j-1))`), but drawn from PCG64 seeded by
+    ``SeedSequence([PRIVATE_DITHER_TAG, seed])``, a stream domain-separated from
+    :func:`dither`'s: ``private_dither(n, L, s)`` is independent of ``dither(n, L, t)`` for
+    every ``s`` and ``t``, equal seeds included.
+
+    Examples
+    --------
+    >>> u = private_dither(4, [3, 5], seed=7)
+    >>> u.shape, bool(abs(u[:, 0]).max() <= 0.5), bool(abs(u[:, 1]).max() <= 0.25)
+    ((4, 2), True, True)
+    >>> bool(np.any(u != dither(4, [3, 5], seed=7)))
+    True
+    """
+    n = check_int("n", n, minimum=0)
+    seed = check_int("seed", seed, minimum=0)
+    sequence = np.random.SeedSequence([PRIVATE_DITHER_TAG, seed])
+    return _uniform_dither(n, levels, np.random.PCG64(sequence), dim)
 
 
 def _training_value(z, centers, sigma: float, soft: bool = False, gradient: str = "soft"):
@@ -243,6 +285,7 @@ class ScalarQuantizer:
 
 __all__ = [
     "GRADIENTS",
+    "PRIVATE_DITHER_TAG",
     "QUANTIZER_KINDS",
     "ScalarQuantizer",
     "check_gradient",
@@ -250,4 +293,5 @@ __all__ = [
     "check_quantizer",
     "dither",
     "level_step",
+    "private_dither",
 ]

@@ -9,6 +9,13 @@ transforms as plain functions on numpy arrays (the networks and their training l
 symbols (:mod:`rdlab.coding.categorical`) and the model's identity. The shared randomness —
 UQ's subtractive dither, NQ's decoder noise — is drawn by :func:`rdlab.coding.quantizers.dither`
 from the seed in the header, so the decoder needs only the stream and the model.
+
+``"uq-private"`` is UQ without common randomness (seed 003, Liu et al. 2022, eq. 16 against
+eq. 14): the encoder dithers with its own u1 (:func:`~rdlab.coding.quantizers.dither` of the
+header's seed, exactly as ``"uq"``), and the decoder subtracts an independent u2 that it draws
+itself from its own ``decoder_seed`` with :func:`rdlab.coding.quantizers.private_dither`, a
+domain-separated stream that never coincides with the encoder's; the header's seed does not
+reach the decoder's output.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from rdlab.coding.codec import (
 )
 from rdlab.coding.container import BitstreamError, pack_container, unpack_container
 from rdlab.coding.learned.header import LEARNED_CODEC_ID, QUANTIZERS, LearnedHeader
-from rdlab.coding.quantizers import dither
+from rdlab.coding.quantizers import dither, private_dither
 from rdlab.core.distortion import check_distortion_measure
 from rdlab.core.validation import check_digest, check_seed
 
@@ -80,7 +87,10 @@ class QuantizedLatentCodec:
         ``synthesis(symbols, u) -> x_hat`` (:data:`Synthesis`): the decoder.
     coding_model : CategoricalModel
         The factorised model of the symbols (one pmf per latent dimension).
-    quantizer : {"dq", "nq", "uq"}
+    quantizer : {"dq", "nq", "uq", "ntc", "uq-private"}
+        The header's quantiser name. ``"uq-private"`` is UQ without common randomness: the
+        encoder sends :math:`s = Q(f(x) + u_1)` with ``u1`` drawn from the stream's seed, the
+        decoder computes :math:`g(c_s - u_2)` with its own ``u2`` (:meth:`decoder_noise`).
     input_shape : tuple of int
         Shape of one input, e.g. ``(1, 28, 28)``.
     identity : bytes
@@ -95,6 +105,9 @@ class QuantizedLatentCodec:
         refused before anything is allocated.
     legacy_identities : sequence of bytes
         Identities older rdlab versions gave this model: streams naming them decode too.
+    decoder_seed : int
+        ``0 <= decoder_seed < 2**64`` (default 0): seed of the decoder's own dither
+        (:func:`~rdlab.coding.quantizers.private_dither`), used only with ``"uq-private"``.
 
     Examples
     --------
@@ -128,6 +141,7 @@ class QuantizedLatentCodec:
         distortion_measure: str = "mse_per_component",
         max_memory_bytes: int | None = None,
         legacy_identities: Sequence[bytes] = (),
+        decoder_seed: int = 0,
     ) -> None:
         if not callable(analysis) or not callable(synthesis):
             raise TypeError("analysis and synthesis must be callable")
@@ -149,6 +163,7 @@ class QuantizedLatentCodec:
         self._check = check_input
         self.distortion_measure = check_distortion_measure(distortion_measure)
         self.max_memory_bytes = max_memory_bytes
+        self.decoder_seed = check_seed(decoder_seed, "decoder_seed")
         # a header of this model, checked once (shape, levels) so encode cannot fail late
         LearnedHeader(self._identity, quantizer, coding_model.levels, 0, 0, self.input_shape)
 
@@ -180,8 +195,22 @@ class QuantizedLatentCodec:
         return arr
 
     def noise(self, n: int, seed: int) -> np.ndarray:
-        """The shared dither (UQ) or decoder noise (NQ) of ``n`` inputs under ``seed``."""
+        """The shared dither (UQ), decoder noise (NQ) or the encoder's own dither (UQ-private)
+        of ``n`` inputs under ``seed``: what :meth:`symbols` passes to the analysis."""
         return dither(n, self.levels, seed)
+
+    def decoder_noise(self, n: int, header_seed: int) -> np.ndarray:
+        """The ``(n, d)`` noise :meth:`decode` passes to the synthesis for a stream of ``n``
+        inputs whose header has seed ``header_seed``.
+
+        :meth:`noise` of ``header_seed`` (the encoder's) for every quantiser but
+        ``"uq-private"``, whose decoder draws its own
+        ``private_dither(n, levels, decoder_seed)`` and ignores ``header_seed``.
+        """
+        header_seed = check_seed(header_seed, "header_seed")
+        if self.quantizer == "uq-private":
+            return private_dither(n, self.levels, self.decoder_seed)
+        return self.noise(n, header_seed)
 
     def symbols(self, x: object, *, seed: int = 0) -> np.ndarray:
         """The ``(n, d)`` int64 symbols the encoder sends for ``x`` under ``seed``."""
@@ -196,7 +225,8 @@ class QuantizedLatentCodec:
         return s.astype(np.int64, copy=False)
 
     def encode(self, x: object, *, seed: int = 0) -> bytes:
-        """One bitstream of the inputs ``x``; ``seed`` seeds the dither / decoder noise."""
+        """One bitstream of the inputs ``x``; ``seed`` seeds the dither / decoder noise (with
+        ``"uq-private"`` only the encoder's dither; the decoder draws its own)."""
         s = self.symbols(x, seed=seed)
         header = LearnedHeader(
             model_identity=self._identity,
@@ -243,7 +273,7 @@ class QuantizedLatentCodec:
     def decode(self, data: bytes) -> np.ndarray:
         """The reconstructions ``(n, *input_shape)`` of a stream this model wrote."""
         header, s = self.decode_symbols(data)
-        u = self.noise(header.n_samples, header.seed)
+        u = self.decoder_noise(header.n_samples, header.seed)
         if header.n_samples == 0:
             return np.zeros((0, *self.input_shape), dtype=np.float32)
         x_hat = np.asarray(self.synthesis(s, u))
@@ -280,8 +310,8 @@ register_codec(
     CodecEntry(
         codec_id=LEARNED_CODEC_ID,
         name="learned",
-        summary="learned quantised autoencoder (DQ / NQ / UQ) or nonlinear transform code (NTC) "
-        "with range-coded symbols",
+        summary="learned quantised autoencoder (DQ / NQ / UQ, UQ with or without common "
+        "randomness) or nonlinear transform code (NTC) with range-coded symbols",
         read_header=LearnedHeader.from_bytes,
         from_header=_codec_from_header,
     )

@@ -4,11 +4,13 @@ Layout (all integers little-endian; ``docs/bitstream.md``, "Learned codec (id 2)
 
     offset     size  field
     0          1     header format    1
-    1          1     quantizer        0 "dq", 1 "nq", 2 "uq", 3 "ntc"
+    1          1     quantizer        0 "dq", 1 "nq", 2 "uq", 3 "ntc", 4 "uq-private"
     2          1     input ndim k     <= 8
     3          1     reserved         0
     4          8     n                uint64, number of coded inputs, <= 2^40
-    12         8     seed             uint64, shared dither (UQ) / decoder noise (NQ)
+    12         8     seed             uint64, shared dither (UQ) / decoder noise (NQ) /
+                                      the encoder's own dither (UQ-private; the decoder
+                                      does not use it)
     20         32    model identity   SHA-256 of the model that wrote the stream
     52         4k    input shape      uint32 each, >= 1
     52+4k      4     level runs R     uint32, 1 <= R
@@ -40,12 +42,16 @@ LEARNED_CODEC_ID = 2
 HEADER_FORMAT = 1
 """Version of the learned-codec header layout; readers reject any other."""
 
-QUANTIZERS = ("dq", "nq", "uq", "ntc")
-"""Quantizer names in the order of their header codes (0, 1, 2, 3). This is wire format, fixed
-forever; it holds the names of :data:`rdlab.coding.quantizers.QUANTIZER_KINDS` (checked by
-``tests/test_learned_codec.py``) but does not follow that tuple's order, and ``"ntc"``: integer
+QUANTIZERS = ("dq", "nq", "uq", "ntc", "uq-private")
+"""Quantizer names in the order of their header codes (0, 1, 2, 3, 4). This is wire format,
+fixed forever; it holds the names of :data:`rdlab.coding.quantizers.QUANTIZER_KINDS` (checked by
+``tests/test_learned_codec.py``) but does not follow that tuple's order, ``"ntc"``: integer
 rounding of unbounded latents shifted into each symbol's table (nonlinear transform coding,
-:mod:`rdlab.models.ntc`; no dither, no decoder noise)."""
+:mod:`rdlab.models.ntc`; no dither, no decoder noise), and ``"uq-private"``: UQ without common
+randomness (seed 003, Liu et al. 2022, eq. 16): the encoder dithers with its own u1 drawn from
+the header's seed, the decoder subtracts an independent u2 it draws itself
+(:func:`rdlab.coding.quantizers.private_dither` of its own seed) and ignores the header's
+seed."""
 
 MAX_INPUTS = 1 << 40
 """Largest number of coded inputs in one stream."""
@@ -75,13 +81,14 @@ class LearnedHeader:
     ----------
     model_identity : bytes
         32 bytes: identity of the model (weights and coding model) that wrote the stream.
-    quantizer : {"dq", "nq", "uq", "ntc"}
+    quantizer : {"dq", "nq", "uq", "ntc", "uq-private"}
     levels : tuple of int
         Levels of each latent dimension, each in [2, 2^16], at most 2^20 dimensions.
     n_samples : int
         Number of coded inputs, 0 <= n_samples <= 2^40.
     seed : int
-        ``0 <= seed < 2**64``: seed of the shared dither (UQ) / decoder noise (NQ).
+        ``0 <= seed < 2**64``: seed of the shared dither (UQ) / decoder noise (NQ); for
+        ``"uq-private"`` the seed of the encoder's dither, which the decoder does not use.
     input_shape : tuple of int
         Shape of one input (at most 8 axes, each >= 1), e.g. ``(1, 28, 28)``.
 
