@@ -95,7 +95,7 @@ def test_sr_is_deterministic_and_actually_blurs():
     assert np.abs(deg.apply(x) - x).mean() > 0.05
 
 
-def test_denoise_noise_std_mean_and_no_clipping():
+def test_denoise_noise_level_mean_and_no_clipping():
     x = np.zeros((10000, 3, 32, 32), dtype=np.float32)
     out = paper_degradation("denoise").apply(x, seed=0)
     assert out.shape == x.shape and out.dtype == np.float32
@@ -108,11 +108,11 @@ def test_denoise_noise_std_mean_and_no_clipping():
 
 def test_denoise_noise_is_pcg64_standard_normal_times_std_over_255():
     x = _rand((5, 3, 32, 32))
-    out = Degradation("denoise", noise_std=10).apply(x, seed=42)
+    out = Degradation("denoise", noise_level=10).apply(x, seed=42)
     rng = np.random.Generator(np.random.PCG64(42))
     noise = rng.standard_normal(x.shape, dtype=np.float32) * np.float32(10 / 255)
     np.testing.assert_allclose(out, x + noise, rtol=0, atol=1e-7)
-    zero = Degradation("denoise", noise_std=0).apply(x, seed=42)
+    zero = Degradation("denoise", noise_level=0).apply(x, seed=42)
     np.testing.assert_array_equal(zero, x)
 
 
@@ -136,13 +136,13 @@ def test_uint8_input_equals_float_input_over_255(task):
 def test_paper_degradations_and_describe():
     sr, dn = paper_degradation("sr"), paper_degradation("denoise")
     assert (sr.task, sr.factor) == ("sr", 4)
-    assert (dn.task, dn.noise_std) == ("denoise", 20.0)
+    assert (dn.task, dn.noise_level) == ("denoise", 20.0)
     d = sr.describe()
-    assert d["task"] == "sr" and d["factor"] == 4 and d["noise_std"] is None
+    assert d["task"] == "sr" and d["factor"] == 4 and d["noise_level"] is None
     assert "bilinear" in d["resample"] and "align_corners=False" in d["resample"]
     assert d["clipped"] is False and d["model_input_size"] == "same as the target"
     d = dn.describe()
-    assert d["noise_std"] == 20.0 and d["factor"] is None and d["clipped"] is False
+    assert d["noise_level"] == 20.0 and d["factor"] is None and d["clipped"] is False
     json.dumps(sr.describe()), json.dumps(dn.describe())
     factor = Degradation("sr", factor=np.int64(2)).factor
     assert type(factor) is int and factor == 2
@@ -156,10 +156,10 @@ def test_paper_degradations_and_describe():
         ({"task": "sr", "factor": 17}, ValueError, "factor"),
         ({"task": "sr", "factor": True}, TypeError, "factor"),
         ({"task": "sr", "factor": 3.5}, TypeError, "factor"),
-        ({"task": "denoise", "noise_std": -1}, ValueError, "noise_std"),
-        ({"task": "denoise", "noise_std": 256}, ValueError, "noise_std"),
-        ({"task": "denoise", "noise_std": float("nan")}, ValueError, "noise_std"),
-        ({"task": "denoise", "noise_std": "20"}, TypeError, "noise_std"),
+        ({"task": "denoise", "noise_level": -1}, ValueError, "noise_level"),
+        ({"task": "denoise", "noise_level": 256}, ValueError, "noise_level"),
+        ({"task": "denoise", "noise_level": float("nan")}, ValueError, "noise_level"),
+        ({"task": "denoise", "noise_level": "20"}, TypeError, "noise_level"),
     ],
 )
 def test_bad_parameters_raise(kwargs, error, match):

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rdlab.cli.nerd",
     "rdlab.cli.lc",
     "rdlab.cli.ntc",
+    "rdlab.cli.shift",
     "rdlab.cli.audit",
     "rdlab.cli.report",
     "rdlab.cli.demo",

@@ -277,7 +277,9 @@ GLOSSARY: dict[str, Term] = {
     "quantizer": _t(
         "",
         "scalar quantiser of a learned codec's latents: dq (deterministic), nq (noisy: "
-        "decoder-side noise) or uq (universal: shared subtractive dither) (Zhang et al., B.1)",
+        "decoder-side noise), uq (universal: shared subtractive dither; Zhang et al., B.1), "
+        "uq-private (UQ whose decoder subtracts its own dither: no common randomness, Liu et "
+        "al. eq. 16) or ntc (integer rounding of nonlinear transform coding)",
     ),
     "levels": _t(
         "",
@@ -420,7 +422,11 @@ GLOSSARY: dict[str, Term] = {
         "NERD config)",
     ),
     "step": _t("steps", "steps done when a NERD history entry was logged"),
-    "lr": _t("", "NERD's Adam learning rate at step 0 (cosine decay to lr_final)"),
+    "lr": _t(
+        "",
+        "Adam learning rate at step 0 (NERD: cosine decay to lr_final; seed-003 models: of "
+        "every network, divided at lr_decay_epochs)",
+    ),
     "lr_final": _t("", "NERD's Adam learning rate at the last step"),
     "generator_batch": _t(
         "samples",
@@ -632,6 +638,7 @@ GLOSSARY: dict[str, Term] = {
     "betas_coder": _t("", "Adam betas of the encoder and decoder"),
     "lr_critic": _t("", "Adam learning rate of the critic"),
     "betas_critic": _t("", "Adam betas of the critic"),
+    "betas": _t("", "Adam betas of every network of a seed-003 model"),
     "gp_weight": _t("", "weight of the WGAN-GP gradient penalty"),
     "n_critic": _t("", "critic batches per coder batch"),
     "lr_decay_epochs": _t("epochs", "epochs after which the learning rates are multiplied"),
@@ -887,6 +894,87 @@ GLOSSARY: dict[str, Term] = {
     "program_vs_eq22_max_abs_error": _t(
         "Hamming distortion", "largest abs(program (P) of appendix A.4 - D_ncr of (22))"
     ),
+    # -- restoration over compressed representations (seed 003, Sec. 3 and App. B) ----------
+    "task": _t("", "seed-003 experiment: sr (MNIST x4 super-resolution) or denoise (SVHN)"),
+    "tasks": _t("", "the per-task results of a seed-003 reproduction"),
+    "stage": _t(
+        "",
+        "seed-003 model: end-to-end (eq. 15), two-branch (eq. 18, frozen encoder), separate "
+        "(18a, 18b trained apart), restore (U-Net, eq. 70), restore-compress (eq. 71)",
+    ),
+    "distortion_input": _t(
+        MSE_PER_PIXEL,
+        "MSE per pixel between a seed-003 output and its degraded input X (Tables 5-8; two-branch "
+        "and separate runs: the frozen end-to-end output's)",
+    ),
+    "distortion_ground_truth": _t(
+        MSE_PER_PIXEL,
+        "MSE per pixel between a seed-003 output and the clean ground truth of its input "
+        "(Tables 9-10; the ground truth is used at test time only)",
+    ),
+    "branch_input_mse": _t(MSE_PER_PIXEL, "term (a) of eq. (18): E||X - Y1||^2 per pixel"),
+    "branch_output_mse": _t(
+        MSE_PER_PIXEL, "term (b) of eq. (18): E||Ỹ - Y2||^2 per pixel, Ỹ the end-to-end output"
+    ),
+    "branch_cross_mse": _t(MSE_PER_PIXEL, "term (c) of eq. (18): E||Y1 - Y2||^2 per pixel"),
+    "decomposed_loss": _t(MSE_PER_PIXEL, "L2 of eq. (18): the sum of its terms (a), (b), (c)"),
+    "end_to_end_loss": _t(
+        MSE_PER_PIXEL, "E||X - Ỹ||^2 per pixel of the no-CR end-to-end model (Table 1)"
+    ),
+    "decomposed_excess": _t(
+        "", "relative excess (decomposed_loss - end_to_end_loss) / end_to_end_loss (Table 1)"
+    ),
+    "within_10_percent": _t("", "whether abs(decomposed_excess) <= 0.1 at every rate"),
+    "joint": _t("", "the terms of (18) with g1, g2 trained jointly on the frozen encoder"),
+    "separate": _t("", "the terms of (18) with f1, g1 and f2, g2 trained apart"),
+    "separate_branch_input_mse": _t(MSE_PER_PIXEL, "the paper's (18a) of separate training"),
+    "separate_branch_output_mse": _t(MSE_PER_PIXEL, "the paper's (18b) of separate training"),
+    "paper": _t("", "the paper's numbers beside a measured row"),
+    "no_common_randomness": _t("", "the measurements of the model without common randomness"),
+    "paper_distortion_input": _t(MSE_PER_PIXEL, "the paper's distortion_input at the rate"),
+    "paper_distortion_input_cr": _t(
+        MSE_PER_PIXEL, "the paper's distortion_input with common randomness (Tables 5-6)"
+    ),
+    "paper_distortion_input_ncr": _t(
+        MSE_PER_PIXEL, "the paper's distortion_input without common randomness (Tables 5-6)"
+    ),
+    "paper_distortion_ground_truth_cr": _t(
+        MSE_PER_PIXEL, "the paper's distortion_ground_truth with common randomness (Tables 9-10)"
+    ),
+    "paper_distortion_ground_truth_ncr": _t(
+        MSE_PER_PIXEL,
+        "the paper's distortion_ground_truth without common randomness (Tables 9-10)",
+    ),
+    "paper_baseline_distortion_input": _t(
+        MSE_PER_PIXEL, "the paper's restore-then-compress distortion_input (Tables 7-8)"
+    ),
+    "baseline_distortion_input": _t(
+        MSE_PER_PIXEL,
+        "distortion_input of the baseline: the U-Net's restoration compressed (eq. 71), "
+        "measured against the degraded input",
+    ),
+    "cr_gain": _t(
+        MSE_PER_PIXEL,
+        "mean over test images of distortion_input without minus with common randomness "
+        "(paired, same images; positive: common randomness is better)",
+    ),
+    "cr_better": _t("", "whether cr_gain > 2 cr_gain_stderr at the rate"),
+    "cr_better_everywhere": _t("", "whether cr_better holds at every rate of the sweep"),
+    "joint_better": _t("", "whether the joint system's distortion_input is below the baseline's"),
+    "joint_better_everywhere": _t("", "whether joint_better holds at every rate"),
+    "restorer": _t("", "the measurements of the baseline's U-Net restorer (eq. 70)"),
+    "svhn_split": _t("", "which SVHN images trained and tested a seed-003 denoising model"),
+    "degradation": _t("", "how the inputs were degraded (rdlab.sources.degradations)"),
+    "factor": _t("", "super-resolution factor: images downsampled by it, then upsampled back"),
+    "noise_level": _t(
+        "0-255 pixel scale",
+        "standard deviation of the denoising task's Gaussian noise (seed 003: 20; 20/255 on "
+        "images in [0, 1])",
+    ),
+    "resample": _t("", "the resampling of super-resolution (bilinear, as F.interpolate's)"),
+    "clipped": _t("", "whether degraded images are clipped to [0, 1] (false: they may leave it)"),
+    "model_input_size": _t("", "the size of the degraded image the model sees"),
+    "unet_width": _t("", "first convolution width of the baseline's U-Net"),
     # -- experiments and runs -----------------------------------------------------------------
     "experiment": _t("", "registered name of a reproduction (e.g. 001-fig1)"),
     "experiments": _t("", "the reproductions: their list, or each one's results"),

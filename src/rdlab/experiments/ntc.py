@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rdlab.experiments.registry import ExperimentOptions, register_experiment
-from rdlab.experiments.runner import Job, Plan, run_plan
+from rdlab.experiments.runner import Job, Plan, resume_or_restart, run_plan
 
 
 def ntc_job(job_dir: Path, config: dict[str, Any], deps: dict[str, Path], fresh: bool) -> dict:
@@ -22,13 +22,7 @@ def ntc_job(job_dir: Path, config: dict[str, Any], deps: dict[str, Path], fresh:
     src, name = source_from_spec(config["source"])
     args = (src, NTCConfig.from_dict(config["config"]), job_dir)
     kw = {"seed": config["seed"], "device": config.get("device", "cpu"), "source_name": name}
-    if (job_dir / "config.json").exists() and not fresh:
-        try:  # an unfinished model of the same settings continues from its checkpoint
-            return ntc_run(*args, resume=True, **kw).to_dict()
-        except ValueError as exc:
-            if "cannot resume" not in str(exc):
-                raise
-    return ntc_run(*args, overwrite=True, **kw).to_dict()
+    return resume_or_restart(job_dir, fresh, lambda **how: ntc_run(*args, **how, **kw).to_dict())
 
 
 def ntc_sweep(

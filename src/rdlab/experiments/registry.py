@@ -38,6 +38,7 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
     "rdlab.experiments.seed002_rcc",
     "rdlab.experiments.ntc",
     "rdlab.experiments.seed003",
+    "rdlab.experiments.seed003_shift",
 )
 """Modules that register reproductions when imported."""
 

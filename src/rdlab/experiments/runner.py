@@ -466,6 +466,22 @@ def run_plan(
     return {k: outcomes[k] for k in plan.order}
 
 
+def resume_or_restart(
+    job_dir: Path, fresh: bool, train: Callable[..., Mapping[str, Any]]
+) -> Mapping[str, Any]:
+    """The usual body of a training job: ``train(resume=True)`` continues the unfinished run
+    in ``job_dir`` when it holds the same settings and no dependency was retrained
+    (``fresh`` False); otherwise (or when the run directory refuses to resume: other settings)
+    ``train(overwrite=True)`` trains afresh, replacing the run's own files only."""
+    if (Path(job_dir) / "config.json").exists() and not fresh:
+        try:
+            return train(resume=True)
+        except ValueError as exc:
+            if "cannot resume" not in str(exc):
+                raise
+    return train(overwrite=True)
+
+
 __all__ = [
     "EXECUTORS",
     "RECORD",
@@ -479,5 +495,6 @@ __all__ = [
     "execute_job",
     "fingerprint",
     "make_executor",
+    "resume_or_restart",
     "run_plan",
 ]

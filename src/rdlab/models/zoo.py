@@ -7,6 +7,8 @@
 ``rcc:gaussian:4,2,1``             of that Gaussian (give ``distortion`` or ``slope``)
 a learned-codec run directory      its trained quantised autoencoder (``rdlab lc train``)
 an NTC run directory               its nonlinear transform code (``rdlab ntc train``)
+a shift run directory              its restoring codec (``rdlab shift train``; end-to-end or
+                                   restore-compress), with or without common randomness
 a NERD run directory               reverse channel coding with its trained generator as
                                    :math:`Q_Y` (``rdlab nerd``; the run's slope unless ``slope``)
 a product-quantiser file           the fitted quantiser (``.safetensors``, ``ProductQuantizer.save``)
@@ -32,8 +34,8 @@ RCC_PREFIX = "rcc:"
 
 
 def _run_kind(path: Path) -> str:
-    """``"learned"``, ``"ntc"`` or ``"nerd"`` for a run directory (a NERD sweep counts as
-    NERD)."""
+    """``"learned"``, ``"ntc"``, ``"shift"`` or ``"nerd"`` for a run directory (a NERD sweep
+    counts as NERD)."""
     config = path / "config.json"
     if not config.is_file():
         if any(path.glob("point-*/generator.safetensors")):
@@ -42,11 +44,11 @@ def _run_kind(path: Path) -> str:
     cfg = read_json_object(config)
     if cfg.get("kind") == "learned-codec":
         return "learned"
-    if cfg.get("kind") == "ntc":
-        return "ntc"
+    if cfg.get("kind") in ("ntc", "shift"):
+        return cfg["kind"]
     if cfg.get("estimator") == "nerd":
         return "nerd"
-    raise ValueError(f"{path} is not a learned-codec, NTC or NERD run")
+    raise ValueError(f"{path} is not a learned-codec, NTC, shift or NERD run")
 
 
 def load_codec(
@@ -132,6 +134,10 @@ def load_codec(
         from rdlab.models.ntc import load_ntc_codec
 
         return load_ntc_codec(path, device, max_memory_bytes=max_memory_bytes)
+    if kind == "shift":
+        from rdlab.models.shift import load_shift_codec
+
+        return load_shift_codec(path, device, max_memory_bytes=max_memory_bytes)
     from rdlab.coding.rcc.nerd import nerd_output
 
     if distortion is not None:

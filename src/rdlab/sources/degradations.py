@@ -66,11 +66,11 @@ RESAMPLE = "bilinear, align_corners=False, no antialias"
 """How :func:`resize_bilinear` resamples (the arguments of the matching ``F.interpolate``)."""
 
 PAPER_FACTOR = 4
-PAPER_NOISE_STD = 20.0
+PAPER_NOISE_LEVEL = 20.0
 
 __all__ = [
     "PAPER_FACTOR",
-    "PAPER_NOISE_STD",
+    "PAPER_NOISE_LEVEL",
     "RESAMPLE",
     "TASKS",
     "Degradation",
@@ -181,21 +181,21 @@ class Degradation:
     factor
         Super-resolution factor, an integer in [2, 16] (``"sr"`` only; the image height and
         width must be divisible by it). The paper uses 4 (28x28 -> 7x7).
-    noise_std
+    noise_level
         Noise standard deviation on the 0-255 pixel scale, in [0, 255] (``"denoise"`` only);
-        images in [0, 1] get noise of std ``noise_std / 255``. The paper uses 20.
+        images in [0, 1] get noise of std ``noise_level / 255``. The paper uses 20.
     """
 
     task: str
     factor: int = PAPER_FACTOR
-    noise_std: float = PAPER_NOISE_STD
+    noise_level: float = PAPER_NOISE_LEVEL
 
     def __post_init__(self) -> None:
         if not isinstance(self.task, str) or self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         object.__setattr__(self, "factor", check_int("factor", self.factor, minimum=2, maximum=16))
         object.__setattr__(
-            self, "noise_std", check_in_range("noise_std", self.noise_std, 0.0, 255.0)
+            self, "noise_level", check_in_range("noise_level", self.noise_level, 0.0, 255.0)
         )
 
     @property
@@ -257,7 +257,7 @@ class Degradation:
         numpy.ndarray
             ``"sr"``: the images bilinearly downsampled to ``(H / factor, W / factor)`` and
             upsampled back to ``(H, W)`` (the model sees the upsampled ``H x W`` image, as in
-            the official code). ``"denoise"``: ``images + noise_std / 255 * N(0, 1)``, not
+            the official code). ``"denoise"``: ``images + noise_level / 255 * N(0, 1)``, not
             clipped, so values may leave [0, 1] (as in the official code).
         """
         s = check_seed(seed)
@@ -267,7 +267,7 @@ class Degradation:
             return resize_bilinear(low, (x.shape[2], x.shape[3]))
         rng = np.random.Generator(np.random.PCG64(s))
         noise = rng.standard_normal(x.shape, dtype=np.float32)
-        noise *= np.float32(self.noise_std / 255.0)
+        noise *= np.float32(self.noise_level / 255.0)
         return (x + noise).astype(np.float32, copy=False)
 
     def describe(self) -> dict[str, Any]:
@@ -276,7 +276,7 @@ class Degradation:
         return {
             "task": self.task,
             "factor": self.factor if sr else None,
-            "noise_std": None if sr else self.noise_std,
+            "noise_level": None if sr else self.noise_level,
             "resample": RESAMPLE if sr else None,
             "clipped": False,
             "model_input_size": "same as the target",
@@ -288,5 +288,5 @@ def paper_degradation(task: str) -> Degradation:
     if task == "sr":
         return Degradation("sr", factor=PAPER_FACTOR)
     if task == "denoise":
-        return Degradation("denoise", noise_std=PAPER_NOISE_STD)
+        return Degradation("denoise", noise_level=PAPER_NOISE_LEVEL)
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")

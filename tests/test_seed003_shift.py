@@ -1,0 +1,184 @@
+"""Seed-003 reproductions (003-table5, -table6, -table9-10, -fig5, -table1-2, -table7-8) and
+``rdlab shift`` on tiny synthetic images: a few training steps each, so the file runs in about
+a minute; the real quick and paper runs are recorded in docs/reproductions.md."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from rdlab.core.glossary import unknown_keys
+from rdlab.experiments import seed003_shift as s3
+from rdlab.experiments.registry import ExperimentOptions, run_experiment
+
+TINY = {"epochs": 1, "batch_size": 16, "fresh_critic_steps": 3, "eval_batch": 64}
+
+
+def _digits(side: int, channels: int, n: int) -> np.ndarray:
+    from sklearn.datasets import load_digits
+
+    from rdlab.sources.degradations import resize_bilinear
+
+    d = load_digits().images[:n].astype(np.float32)[:, None] / 16.0
+    x = np.clip(resize_bilinear(d, (side, side)), 0, 1)
+    return np.repeat(x, channels, axis=1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def sr_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sr") / "mnist_like.npy"
+    np.save(path, _digits(28, 1, 120))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def dn_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dn") / "svhn_like.npy"
+    np.save(path, _digits(32, 3, 120))
+    return str(path)
+
+
+@pytest.fixture
+def tiny_rates(monkeypatch):
+    monkeypatch.setitem(s3.RATES, "quick", {"sr": (4, 8), "denoise": (12,)})
+    monkeypatch.setitem(s3.BRANCH_RATES, "quick", {"sr": (4,), "denoise": (12,)})
+    monkeypatch.setitem(s3.BASELINE_RATES, "quick", {"sr": (4,), "denoise": (12,)})
+
+
+def _options(data, tmp_path):
+    return ExperimentOptions(data=data, settings={**TINY, "runs_dir": str(tmp_path / "runs")})
+
+
+def _check(result, tmp_path):
+    assert unknown_keys(result.to_dict()) == []
+    assert json.loads((tmp_path / "out" / "results.json").read_text()) == json.loads(
+        json.dumps(result.to_dict())
+    )
+
+
+def test_table5_rows_pair_the_two_settings(sr_data, tmp_path, tiny_rates):
+    res = run_experiment("003-table5", tmp_path / "out", preset="quick", seed=0,
+                         options=_options(sr_data, tmp_path))  # fmt: skip
+    _check(res, tmp_path)
+    rows = res["points"]
+    assert [r["rate_bound_bits"] for r in rows] == [4.0, 8.0]
+    for r in rows:
+        cr, ncr = r["common_randomness"], r["no_common_randomness"]
+        assert 0 < cr["distortion_input"] < 1 and 0 < ncr["distortion_input"] < 1
+        assert cr["rate_bound_bits"] == ncr["rate_bound_bits"] == r["rate_bound_bits"]
+        # the paired gain is the difference of the two means (same test images)
+        assert r["cr_gain"] == pytest.approx(ncr["distortion_input"] - cr["distortion_input"])
+        assert math.isfinite(r["cr_gain_stderr"]) and r["cr_gain_stderr"] > 0
+        assert r["cr_better"] == (r["cr_gain"] > 2 * r["cr_gain_stderr"])
+    assert rows[0]["paper_distortion_input_cr"] == 0.0515
+    assert rows[0]["paper_distortion_input_ncr"] == 0.0558
+    assert (tmp_path / "out" / "table5_rd.png").stat().st_size > 0
+    # the runs are shared: a second reproduction of the same models trains nothing
+    runs = sorted(p.name for p in (tmp_path / "runs" / "sr").iterdir())
+    assert runs == ["e2e-R4-cr", "e2e-R4-ncr", "e2e-R8-cr", "e2e-R8-ncr"]
+
+
+def test_table1_2_reuses_the_no_cr_model_and_adds_up(sr_data, tmp_path, tiny_rates):
+    opts = _options(sr_data, tmp_path)
+    run_experiment("003-table5", tmp_path / "t5", preset="quick", seed=0, options=opts)
+    before = (tmp_path / "runs" / "sr" / "e2e-R4-ncr" / "model.safetensors").stat().st_mtime_ns
+    res = run_experiment("003-table1-2", tmp_path / "out", preset="quick", seed=0, options=opts)
+    _check(res, tmp_path)
+    after = (tmp_path / "runs" / "sr" / "e2e-R4-ncr" / "model.safetensors").stat().st_mtime_ns
+    assert before == after  # reused, not retrained
+    (task,) = res["tasks"]
+    (row,) = task["points"]
+    j = row["joint"]
+    total = j["branch_input_mse"] + j["branch_output_mse"] + j["branch_cross_mse"]
+    assert row["decomposed_loss"] == pytest.approx(total, rel=1e-12)
+    assert row["decomposed_excess"] == pytest.approx(
+        (row["decomposed_loss"] - row["end_to_end_loss"]) / row["end_to_end_loss"]
+    )
+    assert row["paper"]["end_to_end_loss"] == 0.0558
+
+
+def test_table7_8_baseline_on_denoising(dn_data, tmp_path, tiny_rates):
+    res = run_experiment("003-table7-8", tmp_path / "out", preset="quick", seed=0,
+                         options=_options(dn_data, tmp_path))  # fmt: skip
+    _check(res, tmp_path)
+    (task,) = res["tasks"]
+    assert task["task"] == "denoise" and "svhn_split" not in task  # own data: no SVHN split
+    assert {r["common_randomness"] for r in task["points"]} == {True, False}
+    for r in task["points"]:
+        assert r["joint_better"] == (r["distortion_input"] < r["baseline_distortion_input"])
+        assert r["paper_baseline_distortion_input"] == (
+            0.0242 if r["common_randomness"] else 0.0252
+        )
+    assert task["restorer"]["distortion_input"] > 0
+
+
+def test_unknown_setting_and_two_task_reproductions_refuse_one_task_data(sr_data, tmp_path):
+    with pytest.raises(ValueError, match="--set warmup"):
+        s3.settings("quick", ExperimentOptions(settings={"warmup": 1}))
+    with pytest.raises(ValueError, match="preset"):
+        s3.settings("fast", None)
+    for name in ("003-fig5", "003-table9-10"):
+        with pytest.raises(ValueError, match="both tasks"):
+            run_experiment(name, tmp_path / name, preset="quick", seed=0,
+                           options=ExperimentOptions(data=sr_data))  # fmt: skip
+
+
+def test_paper_tables_are_complete():
+    assert (
+        len(s3.PAPER_INPUT_MSE["sr", True]) == 15
+        and len(s3.PAPER_INPUT_MSE["denoise", False]) == 18
+    )
+    assert set(s3.RATES["paper"]["sr"]) == set(s3.PAPER_INPUT_MSE["sr", True])
+    assert set(s3.RATES["paper"]["denoise"]) == set(s3.PAPER_BASELINE_MSE["denoise", True])
+    # the paper's own Table 11 rows that add up (E003-8): rates 4, 10 and all denoising rows
+    for task, rate in (("sr", 4), ("sr", 10), ("denoise", 12), ("denoise", 90)):
+        _e2e, l2, a, b, c, *_ = s3.PAPER_BRANCH[task][rate]
+        assert a + b + c == pytest.approx(l2, abs=1.5e-4)
+
+
+def test_cli_train_and_eval(cli, sr_data, tmp_path):
+    run = tmp_path / "run"
+    code, out, err = cli("shift", "train", "--task", "sr", "--rate", "4", "--no-common-randomness",
+                         "--data", sr_data, "--epochs", "1", "--fresh-critic-steps", "2",
+                         "--out", run, "--no-progress", "--json")  # fmt: skip
+    assert code == 0, err
+    res = json.loads(out)
+    (point,) = res["points"]
+    assert unknown_keys(res) == []
+    assert point["common_randomness"] is False and point["rate_bound_bits"] == 4.0
+    assert point["distortion_input"] != point["distortion_ground_truth"]
+    code, out2, err = cli("shift", "eval", run, "--json")
+    assert code == 0 and json.loads(out2)["points"] == res["points"]
+    code, out3, err = cli(
+        "shift", "eval", run, "--recompute", "--json", "--fresh-critic-steps", "2"
+    )
+    assert code == 0
+    again = json.loads(out3)["points"][0]
+    assert again["distortion_input"] == pytest.approx(point["distortion_input"], rel=1e-9)
+    # the codec of the run, through the generic commands
+    x = np.load(sr_data)[:5]
+    np.save(tmp_path / "x.npy", x)
+    assert cli("encode", run, tmp_path / "x.npy", tmp_path / "x.rdl")[0] == 0
+    code, _, err = cli("decode", "--model", run, tmp_path / "x.rdl", tmp_path / "y.npy")
+    assert code == 0, err
+    assert np.load(tmp_path / "y.npy").shape == (5, 1, 28, 28)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--task", "sr"], "--rate is required"),
+        (["--task", "sr", "--rate", "5"], "multiple of log2"),
+        (["--task", "sr", "--stage", "restore", "--rate", "4"], "codes nothing"),
+        (["--task", "sr", "--rate", "4", "--stage", "two-branch"], "needs a base"),
+        (["--task", "denoise", "--rate", "12", "--lam", "-1"], "lam"),
+    ],
+)
+def test_cli_bad_arguments(cli, sr_data, tmp_path, argv, message):
+    code, _, err = cli("shift", "train", *argv, "--data", sr_data, "--out", tmp_path / "r",
+                       "--no-progress")  # fmt: skip
+    assert code == 2
+    assert message in err
