@@ -97,7 +97,7 @@ def test_table1_2_reuses_the_no_cr_model_and_adds_up(sr_data, tmp_path, tiny_rat
     assert row["decomposed_excess"] == pytest.approx(
         (row["decomposed_loss"] - row["end_to_end_loss"]) / row["end_to_end_loss"]
     )
-    assert row["paper"]["end_to_end_loss"] == 0.0558
+    assert row["paper_values"]["end_to_end_loss"] == 0.0558
 
 
 def test_table7_8_baseline_on_denoising(dn_data, tmp_path, tiny_rates):

@@ -929,7 +929,7 @@ GLOSSARY: dict[str, Term] = {
     "separate": _t("", "the terms of (18) with f1, g1 and f2, g2 trained apart"),
     "separate_branch_input_mse": _t(MSE_PER_PIXEL, "the paper's (18a) of separate training"),
     "separate_branch_output_mse": _t(MSE_PER_PIXEL, "the paper's (18b) of separate training"),
-    "paper": _t("", "the paper's numbers beside a measured row"),
+    "paper_values": _t("", "the paper's numbers beside a measured row (Tables 1, 2, 11)"),
     "no_common_randomness": _t("", "the measurements of the model without common randomness"),
     "paper_distortion_input": _t(MSE_PER_PIXEL, "the paper's distortion_input at the rate"),
     "paper_distortion_input_cr": _t(
