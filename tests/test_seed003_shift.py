@@ -79,6 +79,14 @@ def test_table5_rows_pair_the_two_settings(sr_data, tmp_path, tiny_rates):
     # the runs are shared: a second reproduction of the same models trains nothing
     runs = sorted(p.name for p in (tmp_path / "runs" / "sr").iterdir())
     assert runs == ["e2e-R4-cr", "e2e-R4-ncr", "e2e-R8-cr", "e2e-R8-ncr"]
+    # Fig. 5 (b)'s grid from those runs: input, ground truth, one row per rate
+    done = {s3.e2e_key("sr", r, True): {"path": str(tmp_path / "runs" / "sr" / f"e2e-R{r}-cr")}
+            for r in (4, 8)}  # fmt: skip
+    name = s3.sample_grid("sr", (4, 8), done, tmp_path / "grid.png", None, k=4)
+    from PIL import Image
+
+    width, height = Image.open(tmp_path / name).size  # 4 rows of 4 images
+    assert 0.8 < height / width < 1.25
 
 
 def test_table1_2_reuses_the_no_cr_model_and_adds_up(sr_data, tmp_path, tiny_rates):
@@ -182,3 +190,33 @@ def test_cli_bad_arguments(cli, sr_data, tmp_path, argv, message):
                        "--no-progress")  # fmt: skip
     assert code == 2
     assert message in err
+
+
+HOSTILE = ["-1", "0", "1e308", "nan", "inf", "1e-320", "9" * 20, "abc", ""]
+
+
+@pytest.mark.parametrize(
+    "option", ["--rate", "--levels", "--lam", "--epochs", "--n-train", "--n-test"]
+)
+def test_cli_numeric_options_at_hostile_values(capsys, sr_data, tmp_path, option):
+    """Every value that cannot make a model is refused in one line, exit 2, before training
+    (valid values — a zero λ, say — are skipped: they would train)."""
+    import time
+
+    from rdlab.cli.main import main
+
+    valid = {("--lam", "0"), ("--lam", "1e-320"), ("--n-test", "9" * 20), ("--n-train", "9" * 20)}
+    for value in HOSTILE:
+        if (option, value) in valid:
+            continue
+        argv = ["shift", "train", "--task", "sr", "--rate", "4", "--data", sr_data,
+                "--out", str(tmp_path / "r"), "--no-progress", f"{option}={value}"]  # fmt: skip
+        t0 = time.perf_counter()
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse: a value of the wrong type
+            code = exc.code
+        _, err = capsys.readouterr()
+        assert time.perf_counter() - t0 < 5.0, argv
+        assert code == 2 and "Traceback" not in err, (argv, err)
+        assert not (tmp_path / "r").exists(), argv

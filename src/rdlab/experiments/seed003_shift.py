@@ -399,14 +399,20 @@ def fig5(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
     for ax, task in zip(axes, TASKS, strict=True):
         rows = sweep_rows(task, RATES[preset][task], done)
         _scatter(ax, task, rows, "distortion_input", PAPER_INPUT_MSE)
-        grid = _sample_grid(task, RATES[preset][task], done, out_dir / f"fig5_{task}_samples.png")
+        grid = sample_grid(task, RATES[preset][task], done, out_dir / f"fig5_{task}_samples.png",
+                            s["options"].data_dir)  # fmt: skip
         tasks.append({**_task_result(task, s), "points": rows, "samples": grid})
     write_figure(fig, out_dir / "fig5_rd.png")
     return {"tasks": tasks, "figure": "fig5_rd.png"}
 
 
-def _sample_grid(task: str, rates: tuple[int, ...], done: dict, path: Path, k: int = 8) -> str:
-    """Rows: degraded input, ground truth, then the CR model's output at each rate."""
+def sample_grid(
+    task: str, rates: tuple[int, ...], done: dict, path: Path, data_dir: str | None, k: int = 8
+) -> str:
+    """Rows: degraded input (clipped to [0, 1] for display), ground truth, then the CR model's
+    output at each rate."""
+    import dataclasses
+
     import torch
 
     from rdlab.core.io import save_image_grid
@@ -417,7 +423,7 @@ def _sample_grid(task: str, rates: tuple[int, ...], done: dict, path: Path, k: i
     for r in rates:
         model, _, _, seed = load_shift_model(done[e2e_key(task, r, True)]["path"])
         if not rows:
-            y, x = eval_pair(model.config.__class__(**{**model.config.__dict__, "n_test": k}))
+            y, x = eval_pair(dataclasses.replace(model.config, n_test=k), data_dir)
             rows += [np.clip(x, 0, 1), y]
         rows.append(stage_outputs(model, torch.from_numpy(x), seed)["output"].numpy())
     save_image_grid(np.concatenate(rows), path, cols=k)
@@ -460,7 +466,7 @@ def table1_2(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) 
                     "decomposed_excess": (l2 - loss) / loss,
                     "joint": {k: joint[k] for k in BRANCH_KEYS},
                     "separate": {k: sep[k] for k in BRANCH_KEYS},
-                    "paper": None
+                    "paper_values": None
                     if ref is None
                     else dict(zip(PAPER_BRANCH_KEYS, ref, strict=True)),
                 }
@@ -537,6 +543,7 @@ __all__ = [
     "PAPER_INPUT_MSE",
     "RATES",
     "e2e_key",
+    "sample_grid",
     "settings",
     "shift_job",
     "sweep_rows",
