@@ -266,6 +266,30 @@ class RunDir:
         return tensors, state
 
 
+def run_kind_and_seed(
+    cfg_all: dict[str, Any], kind: str, where: str | os.PathLike, *, seed_bits: int = 64
+) -> int:
+    """Check that a run's ``config.json`` (untrusted input, as read by
+    :meth:`RunDir.read_config`) is of ``kind`` and holds a ``config`` object; return its seed.
+
+    Raises
+    ------
+    ValueError
+        Another kind of run, no ``config`` object, or a seed that is not an integer in
+        [0, 2^seed_bits).
+    """
+    if cfg_all.get("kind") != kind:
+        raise ValueError(f"{where} is not a {kind} run (config.json kind is not {kind})")
+    if "config" not in cfg_all:
+        raise ValueError(f"{where}: config.json has no 'config' object")
+    seed = cfg_all.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << seed_bits:
+        raise ValueError(
+            f"{where}: config.json seed must be an integer in [0, 2^{seed_bits}), got {seed!r}"
+        )
+    return seed
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -285,4 +309,4 @@ def _check_state(state: dict[str, Any], required: tuple[str, ...], path: Path) -
             raise ValueError(f"{path}: invalid {key!r} in the checkpoint's state")
 
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "RunDir"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "RunDir", "run_kind_and_seed"]

@@ -17,6 +17,7 @@ import numpy as np
 
 from rdlab.coding.quantizers import check_gradient, check_levels, check_quantizer
 from rdlab.core.results import jsonable
+from rdlab.core.rundir import run_kind_and_seed
 from rdlab.core.validation import check_int, check_nonnegative, check_positive
 from rdlab.models.architectures import DATA_FAMILIES, IMAGE_SHAPES
 
@@ -203,15 +204,7 @@ def run_settings(cfg_all: dict[str, Any], where: str | Path) -> tuple[LearnedCon
         Not a learned-codec run, no or malformed ``config`` object, a seed that is not an
         integer in [0, 2^64), or settings outside their ranges (:class:`LearnedConfig`).
     """
-    if cfg_all.get("kind") != "learned-codec":
-        raise ValueError(
-            f"{where} is not a learned-codec run (config.json kind is not learned-codec)"
-        )
-    if "config" not in cfg_all:
-        raise ValueError(f"{where}: config.json has no 'config' object")
-    seed = cfg_all.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 64:
-        raise ValueError(f"{where}: config.json seed must be an integer in [0, 2^64), got {seed!r}")
+    seed = run_kind_and_seed(cfg_all, "learned-codec", where)
     try:
         cfg = LearnedConfig.from_dict(cfg_all["config"])
     except TypeError as exc:

@@ -46,7 +46,7 @@ from rdlab.coding.learned import QuantizedLatentCodec
 from rdlab.coding.rcc import checkpoint_identity
 from rdlab.core.io import read_safetensors, write_safetensors
 from rdlab.core.results import jsonable
-from rdlab.core.rundir import RunDir
+from rdlab.core.rundir import RunDir, run_kind_and_seed
 from rdlab.core.torch_state import (
     build_bounded,
     check_device,
@@ -701,16 +701,12 @@ def load_ntc_codec(
     if not rd.config_path.exists():
         raise FileNotFoundError(f"{rd.path} is not a run directory (no config.json)")
     cfg_all = rd.read_config()
-    if cfg_all.get("kind") != RUN_KIND:
-        raise ValueError(f"{rd.path} is not an NTC run (config.json kind is not ntc)")
+    seed = run_kind_and_seed(cfg_all, RUN_KIND, rd.path, seed_bits=63)
     cfg = NTCConfig.from_dict(cfg_all.get("config"))
     arch = cfg_all.get("architecture")
     shape = arch.get("input_shape") if isinstance(arch, dict) else None
     if not isinstance(shape, list) or not all(isinstance(s, int) and 0 < s <= 4096 for s in shape):
         raise ValueError(f"{rd.config_path}: architecture.input_shape is missing or out of range")
-    seed = cfg_all.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 63:
-        raise ValueError(f"{rd.config_path}: seed must be an integer in [0, 2^63)")
     path = rd.checkpoint_path(MODEL_FILE)
     if not path.exists():
         raise FileNotFoundError(f"{rd.path} has no finished model ({MODEL_FILE}.safetensors)")

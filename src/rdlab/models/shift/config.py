@@ -34,6 +34,7 @@ import numpy as np
 
 from rdlab.coding.quantizers import check_levels
 from rdlab.core.results import jsonable
+from rdlab.core.rundir import run_kind_and_seed
 from rdlab.core.validation import check_in_range, check_int, check_positive
 from rdlab.sources.degradations import TASKS, Degradation
 
@@ -282,13 +283,7 @@ def preset_config(preset: str, task: str, **overrides: Any) -> ShiftConfig:
 
 def run_settings(cfg_all: dict[str, Any], where: str | Path) -> tuple[ShiftConfig, int]:
     """Settings and seed of a shift run from its ``config.json``, checked (untrusted input)."""
-    if cfg_all.get("kind") != "shift":
-        raise ValueError(f"{where} is not a shift run (config.json kind is not shift)")
-    if "config" not in cfg_all:
-        raise ValueError(f"{where}: config.json has no 'config' object")
-    seed = cfg_all.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 64:
-        raise ValueError(f"{where}: config.json seed must be an integer in [0, 2^64), got {seed!r}")
+    seed = run_kind_and_seed(cfg_all, "shift", where)
     try:
         return ShiftConfig.from_dict(cfg_all["config"]), seed
     except (TypeError, ValueError) as exc:

@@ -150,25 +150,19 @@ def shift_codec(
         raise ValueError(f"a {cfg.stage} model is not a codec")
     shape = IMAGE_SHAPES[TASK_DATA[cfg.task]]
 
-    def analysis(x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        model.eval()
-        xs, us = torch.from_numpy(x), torch.from_numpy(u)
-        return torch.cat(
-            [
-                model.symbols(xs[sl].to(model.device), us[sl].to(model.device)).cpu()
-                for sl in _batches(x.shape[0], cfg.eval_batch)
-            ]
-        ).numpy()
+    def batched(fn):
+        """``fn(a, u)`` of the model on numpy arrays, in eval mode and in batches."""
 
-    def synthesis(s: np.ndarray, u: np.ndarray) -> np.ndarray:
-        model.eval()
-        ss, us = torch.from_numpy(s), torch.from_numpy(u)
-        return torch.cat(
-            [
-                model.decode_symbols(ss[sl].to(model.device), us[sl].to(model.device)).cpu()
-                for sl in _batches(s.shape[0], cfg.eval_batch)
+        def run(a: np.ndarray, u: np.ndarray) -> np.ndarray:
+            model.eval()
+            at, ut = torch.from_numpy(a), torch.from_numpy(u)
+            parts = [
+                fn(at[sl].to(model.device), ut[sl].to(model.device)).cpu()
+                for sl in _batches(a.shape[0], cfg.eval_batch)
             ]
-        ).numpy()
+            return torch.cat(parts).numpy()
+
+        return run
 
     def check_input(x: object) -> np.ndarray:
         a = np.asarray(x)
@@ -181,8 +175,8 @@ def shift_codec(
         return a.astype(np.float32)
 
     return QuantizedLatentCodec(
-        analysis,
-        synthesis,
+        batched(model.symbols),
+        batched(model.decode_symbols),
         coding_model,
         cfg.quantizer,
         shape,
