@@ -82,6 +82,24 @@ def test_an_interrupted_plan_resumes_where_it_stopped(tmp_path):
     assert _calls(tmp_path) == {"a": 1, "b": 2, "c/d": 1}
 
 
+def test_in_process_jobs_are_recorded_one_by_one(tmp_path):
+    """In this process each job is recorded before the next starts: after a failure the jobs
+    that finished keep their records and no later independent job has run."""
+    plan = Plan(
+        (
+            Job("a", add_job, {"value": 1}),
+            Job("b", add_job, {"value": 2, "fail_once": True}),
+            Job("e", add_job, {"value": 5}),
+        )
+    )
+    with pytest.raises(RuntimeError, match="job 'b' failed"):
+        run_plan(plan, tmp_path, progress=False)
+    assert (tmp_path / "a" / RECORD).exists()
+    assert not (tmp_path / "e").exists()  # never started
+    out = run_plan(plan, tmp_path, progress=False)
+    assert out["a"].reused and out["e"].result["total"] == 5
+
+
 def test_two_local_workers_give_the_same_results(tmp_path):
     one = run_plan(_plan(), tmp_path / "one", LocalExecutor(1), progress=False)
     two = run_plan(_plan(), tmp_path / "two", LocalExecutor(2), progress=False)

@@ -188,6 +188,11 @@ class Executor(Protocol):
     name: str
     workers: int
 
+    @property
+    def max_in_flight(self) -> int | None:
+        """Most jobs to hand over at once (None: any number; the executor queues them)."""
+        ...
+
     def __enter__(self) -> Executor: ...
 
     def __exit__(self, *exc: object) -> None: ...
@@ -211,6 +216,12 @@ class LocalExecutor:
     def __init__(self, workers: int = 1) -> None:
         self.workers = check_int("workers", workers, minimum=1, maximum=1024)
         self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def max_in_flight(self) -> int:
+        """One job per worker: in this process ``submit`` runs the job at once, so the
+        scheduler records each job (and moves the progress bar) before it starts the next."""
+        return self.workers
 
     def __enter__(self) -> LocalExecutor:
         if self.workers > 1:
@@ -283,6 +294,11 @@ class RayExecutor:
         self.gpus_per_job = check_in_range("gpus_per_job", gpus_per_job, 0, 1024)
         self._owned = False
         self._task: Any = None
+
+    @property
+    def max_in_flight(self) -> None:
+        """Ray queues the tasks and runs as many as the resources allow."""
+        return None
 
     def __enter__(self) -> RayExecutor:
         import ray
@@ -421,6 +437,9 @@ def run_plan(
         with ex:
             while pending or running:
                 for key in [k for k in pending if set(plan[k].deps) <= outcomes.keys()]:
+                    cap = ex.max_in_flight
+                    if cap is not None and len(running) >= cap:
+                        break
                     pending.remove(key)
                     job = plan[key]
                     prints[key] = fingerprint(job, prints)
