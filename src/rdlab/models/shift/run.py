@@ -135,6 +135,11 @@ def shift_run(
     ValueError
         A stage without its base run or with one that does not match; a run directory of
         other settings (without ``overwrite``).
+
+    References
+    ----------
+    .. [1] H. Liu, G. Zhang, J. Chen, A. Khisti, "Cross-Domain Lossy Compression as Entropy
+       Constrained Optimal Transport", 2022, Sec. 3 and Appendix B.
     """
     seed = check_int("seed", seed, minimum=0)
     cfg = config

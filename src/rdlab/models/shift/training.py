@@ -106,6 +106,12 @@ def train_shift(
     ``tensors`` holds optimiser states of a checkpoint; ``on_checkpoint(state, optimizer
     tensors)`` runs every ``checkpoint_every`` steps (default: each epoch) and at the end;
     ``stop_after`` ends after that many steps in total (as an interruption would).
+
+    References
+    ----------
+    .. [1] H. Liu, G. Zhang, J. Chen, A. Khisti, "Cross-Domain Lossy Compression as Entropy
+       Constrained Optimal Transport", 2022, Sec. 3.1 eq. (13)-(16), Sec. 3.2 eq. (18),
+       Appendix B.3 and B.5 eq. (70)-(71).
     """
     import torch
     from tqdm.auto import tqdm
