@@ -220,3 +220,33 @@ def test_cli_numeric_options_at_hostile_values(capsys, sr_data, tmp_path, option
         assert time.perf_counter() - t0 < 5.0, argv
         assert code == 2 and "Traceback" not in err, (argv, err)
         assert not (tmp_path / "r").exists(), argv
+
+
+def test_the_joint_minimum_of_eq18_lies_below_the_end_to_end_loss():
+    """E003-10: for a fixed encoder and an end-to-end output Ỹ that is a function of the
+    decoder's input Z, decoders g1, g2 jointly optimal for (18) give
+    L2* = E||X - X̂||² + E||X̂ - Ỹ||² / 3 with X̂ = E[X | Z], while the end-to-end loss is
+    E||X - Ỹ||² = E||X - X̂||² + E||X̂ - Ỹ||²: (18) trained jointly is *below* it unless X̂ = Ỹ.
+    Checked against a numerical minimisation of (18) on a small discrete problem."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(0)
+    k, n_per, dim = 5, 40, 3  # 5 values of Z, 40 samples of X each, 3 "pixels"
+    x = rng.normal(size=(k, n_per, dim))
+    y_tilde = rng.normal(size=(k, dim))  # Ỹ = g(Z)
+    x_hat = x.mean(axis=1)
+
+    def l2(v):
+        y1, y2 = v[: k * dim].reshape(k, dim), v[k * dim :].reshape(k, dim)
+        a = ((x - y1[:, None]) ** 2).sum(-1).mean()
+        b = ((y_tilde - y2) ** 2).sum(-1).mean()
+        c = ((y1 - y2) ** 2).sum(-1).mean()
+        return a + b + c
+
+    numeric = minimize(l2, np.zeros(2 * k * dim), method="L-BFGS-B", tol=1e-14).fun
+    a_star = ((x - x_hat[:, None]) ** 2).sum(-1).mean()
+    gap = ((x_hat - y_tilde) ** 2).sum(-1).mean()
+    end_to_end = ((x - y_tilde[:, None]) ** 2).sum(-1).mean()
+    assert numeric == pytest.approx(a_star + gap / 3, rel=1e-7)
+    assert end_to_end == pytest.approx(a_star + gap, rel=1e-12)
+    assert numeric < end_to_end
