@@ -41,8 +41,10 @@ from rdlab.models.learned.run import LearnedRun, learned_run
 from rdlab.models.learned.training import (
     TrainState,
     gradient_penalty,
+    resume_train_state,
     steps_per_epoch,
     train_model,
+    train_state_saver,
     trainable_parts,
 )
 
@@ -70,9 +72,11 @@ __all__ = [
     "load_model",
     "load_split",
     "preset_config",
+    "resume_train_state",
     "run_settings",
     "split_images",
     "steps_per_epoch",
     "train_model",
+    "train_state_saver",
     "trainable_parts",
 ]

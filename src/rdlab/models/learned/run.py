@@ -29,7 +29,13 @@ from rdlab.models.learned.evaluation import (
     finish_model,
 )
 from rdlab.models.learned.network import LearnedModel
-from rdlab.models.learned.training import TrainState, steps_per_epoch, train_model
+from rdlab.models.learned.training import (
+    TrainState,
+    resume_train_state,
+    steps_per_epoch,
+    train_model,
+    train_state_saver,
+)
 
 
 @dataclass(frozen=True)
@@ -164,21 +170,9 @@ def learned_run(
         if cfg.mode == "universal" and cfg.init_from_base:
             model.load_state_tensors(base_tensors, parts=("decoder", "critic"))
     state, opt_tensors = TrainState(), None
-    if resumed and rd.has_checkpoint(TRAIN_FILE):
-        tensors, meta = rd.load_checkpoint(
-            TRAIN_FILE, architecture=cfg.architecture(), required=("step",)
-        )
-        model.load_state_tensors(tensors)
-        opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optim_")}
-        state = TrainState.from_metadata(meta)
-
-    def save(st: TrainState, optim: dict[str, Any]) -> None:
-        rd.save_checkpoint(
-            TRAIN_FILE,
-            {**model.state_tensors(), **optim},
-            {"step": st.step, "history": st.history, "sums": st.sums},
-            architecture=cfg.architecture(),
-        )
+    if resumed:
+        state, opt_tensors = resume_train_state(rd, model, cfg.architecture(), TRAIN_FILE)
+    save = train_state_saver(rd, model, cfg.architecture(), TRAIN_FILE)
 
     on_epoch = x_te = None
     if track_test:

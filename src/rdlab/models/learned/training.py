@@ -252,10 +252,44 @@ def train_model(
     return state
 
 
+def resume_train_state(
+    rd: Any, model: Any, architecture: dict[str, Any], name: str = "train"
+) -> tuple[TrainState, dict[str, Any] | None]:
+    """The training state saved in run directory ``rd``'s checkpoint ``name``: loads the
+    weights into ``model`` (anything with ``load_state_tensors``) and returns the
+    :class:`TrainState` and the optimiser tensors (a fresh state and None without one)."""
+    if not rd.has_checkpoint(name):
+        return TrainState(), None
+    tensors, meta = rd.load_checkpoint(name, architecture=architecture, required=("step",))
+    model.load_state_tensors(tensors)
+    optim = {k: v for k, v in tensors.items() if k.startswith("optim_")}
+    return TrainState.from_metadata(meta), optim
+
+
+def train_state_saver(
+    rd: Any, model: Any, architecture: dict[str, Any], name: str = "train"
+) -> Callable[[TrainState, dict[str, Any]], None]:
+    """``on_checkpoint`` of a training loop: writes ``model``'s weights, the optimiser tensors
+    and the :class:`TrainState` to ``rd``'s checkpoint ``name`` (what
+    :func:`resume_train_state` reads)."""
+
+    def save(state: TrainState, optim: dict[str, Any]) -> None:
+        rd.save_checkpoint(
+            name,
+            {**model.state_tensors(), **optim},
+            {"step": state.step, "history": state.history, "sums": state.sums},
+            architecture=architecture,
+        )
+
+    return save
+
+
 __all__ = [
     "TrainState",
     "gradient_penalty",
+    "resume_train_state",
     "steps_per_epoch",
     "train_model",
+    "train_state_saver",
     "trainable_parts",
 ]

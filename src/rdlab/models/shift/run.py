@@ -14,7 +14,7 @@ from typing import Any
 from rdlab.core.results import jsonable
 from rdlab.core.rundir import RunDir
 from rdlab.core.validation import check_int
-from rdlab.models.learned import TrainState
+from rdlab.models.learned import TrainState, resume_train_state, train_state_saver
 from rdlab.models.shift.config import (
     BASE_STAGE,
     MODEL_FILE,
@@ -167,21 +167,9 @@ def shift_run(
     if base_tensors is not None:
         model.load_state_tensors(base_tensors, parts=model.frozen)
     state, opt_tensors = TrainState(), None
-    if resumed and rd.has_checkpoint(TRAIN_FILE):
-        tensors, meta = rd.load_checkpoint(
-            TRAIN_FILE, architecture=cfg.architecture(), required=("step",)
-        )
-        model.load_state_tensors(tensors)
-        opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optim_")}
-        state = TrainState.from_metadata(meta)
-
-    def save(st: TrainState, optim: dict[str, Any]) -> None:
-        rd.save_checkpoint(
-            TRAIN_FILE,
-            {**model.state_tensors(), **optim},
-            {"step": st.step, "history": st.history, "sums": st.sums},
-            architecture=cfg.architecture(),
-        )
+    if resumed:
+        state, opt_tensors = resume_train_state(rd, model, cfg.architecture(), TRAIN_FILE)
+    save = train_state_saver(rd, model, cfg.architecture(), TRAIN_FILE)
 
     cr = "CR" if cfg.common_randomness else "no-CR"
     rate = "" if cfg.rate_bound_bits is None else f" R={cfg.rate_bound_bits:g}"
