@@ -456,7 +456,10 @@ def test_presets_and_rates():
     assert latent_dim_for_rate(12, 8) == 4
     assert latent_dim_for_rate(114, 8) == 38
     q = preset_config("quick", "denoise")
-    assert (q.levels, q.sigma, q.lam, q.n_test) == (8, 0.25, 3e-3, 1000)
+    assert (q.levels, q.sigma, q.n_test) == (8, 0.25, 1000)
+    paper = preset_config("paper", "denoise")
+    assert (paper.lam, paper.epochs, paper.lr_decay_epochs) == (3e-3, 100, (40,))
+    assert q.lam == pytest.approx(10 * paper.lam)  # the quick preset's tenfold λ
 
 
 def test_wrong_image_shape_for_the_task(dn_data, tmp_path):
