@@ -109,6 +109,23 @@ def ntc_gaussian_points(
     ]
 
 
+NTC_LABEL = "DNN compressor (NTC, range-coded bytes)"
+"""Legend of NTC's points in the figures beside RCC and NERD."""
+
+
+def plot_ntc_points(ax: Any, points: list[dict[str, Any]], marker: str, **style: Any) -> None:
+    """NTC's points (if any) on a rate-distortion axis: distortion against the range-coded
+    payload rate, labelled :data:`NTC_LABEL`."""
+    if points:
+        ax.plot(
+            [p["distortion"] for p in points],
+            [p["rate_payload_bits"] for p in points],
+            marker,
+            label=NTC_LABEL,
+            **style,
+        )
+
+
 # -- 002-fig13: block codes against the one-shot code ----------------------------------------------
 
 FIG13_SETTINGS: dict[str, dict[str, Any]] = {
@@ -182,11 +199,13 @@ def fig13(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
 
 __all__ = [
     "FIG13_SETTINGS",
+    "NTC_LABEL",
     "NTC_POINT_KEYS",
     "ntc_gaussian_points",
     "ntc_image_points",
     "ntc_job",
     "ntc_sweep",
+    "plot_ntc_points",
 ]
 
 

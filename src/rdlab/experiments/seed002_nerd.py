@@ -24,7 +24,12 @@ from typing import Any
 import numpy as np
 
 from rdlab.core.io import headless_pyplot, write_figure
-from rdlab.experiments.ntc import ntc_gaussian_points, ntc_image_points
+from rdlab.experiments.ntc import (
+    NTC_LABEL,
+    ntc_gaussian_points,
+    ntc_image_points,
+    plot_ntc_points,
+)
 from rdlab.experiments.registry import ExperimentOptions, register_experiment
 from rdlab.experiments.runner import Job, Plan, run_plan
 
@@ -147,7 +152,7 @@ def _gaussian_figure(
                 "D": [p["distortion"] for p in ntc],
                 "R": [p["rate_payload_bits"] for p in ntc],
                 "se": [0.0 for _ in ntc],
-                "label": "DNN compressor (NTC, range-coded bytes)",
+                "label": NTC_LABEL,
             },
         ],
         closed=(grid, vector_gaussian_rate_distortion(grid, src)),
@@ -469,15 +474,7 @@ def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
         capsize=3,
         label="NERD (± 2 s.e.)",
     )
-    if ntc:
-        ax.plot(
-            [p["distortion"] for p in ntc],
-            [p["rate_payload_bits"] for p in ntc],
-            "x",
-            color="C2",
-            ms=8,
-            label="DNN compressor (NTC, range-coded bytes)",
-        )
+    plot_ntc_points(ax, ntc, "x", color="C2", ms=8)
     ax.axvline(d_max, color="k", ls="--", lw=1, label="D_max = E||X − μ||²")
     ax.axhline(ba["log2_n"], color="gray", ls=":", label="log2 n")
     ax.set_xlabel("distortion D (squared error)")

@@ -183,7 +183,7 @@ def _nerd_config(cfg: dict[str, Any]):
     options=("executor",),
 )
 def fig9(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    from rdlab.experiments.ntc import ntc_gaussian_points
+    from rdlab.experiments.ntc import ntc_gaussian_points, plot_ntc_points
 
     cfg = FIG9_SETTINGS[preset]
     x = make_source(SOURCE).sample(cfg["n_samples"], seed=seed)
@@ -232,14 +232,7 @@ def fig9(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
             mfc="none",
             label=f"{method.upper()} (one-shot prefix code)",
         )
-    if ntc:
-        ax.plot(
-            [p["distortion"] for p in ntc],
-            [p["rate_payload_bits"] for p in ntc],
-            "x",
-            ms=8,
-            label="DNN compressor (NTC, range-coded bytes)",
-        )
+    plot_ntc_points(ax, ntc, "x", ms=8)
     ax.set_xscale("log")
     ax.set_xlabel("distortion (squared error per sample)")
     ax.set_ylabel("rate [bits per sample]")
@@ -324,7 +317,7 @@ def fig14(out_dir: Path, preset: str, seed: int) -> dict[str, Any]:
     options=("executor",),
 )
 def fig19(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    from rdlab.experiments.ntc import ntc_gaussian_points
+    from rdlab.experiments.ntc import ntc_gaussian_points, plot_ntc_points
 
     cfg = FIG19_SETTINGS[preset]
     nerd_cfg = _nerd_config(cfg)
@@ -408,13 +401,7 @@ def fig19(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
             marker,
             label=f"{method.upper()}, {'learned Q_Y (NERD)' if q_name == 'learned' else 'exact Q_Y*'}",
         )
-    ax.plot(
-        [p["distortion"] for p in ntc],
-        [p["rate_payload_bits"] for p in ntc],
-        "D",
-        mfc="none",
-        label="DNN compressor (NTC)",
-    )
+    plot_ntc_points(ax, ntc, "D", mfc="none")
     ax.set_xscale("log")
     ax.set_xlabel("distortion (squared error per sample)")
     ax.set_ylabel("rate [bits per sample, range-coded bytes]")
