@@ -75,6 +75,18 @@ def test_mutual_information_bounds(flat):
     )
 
 
+def test_marginal_rounded_above_one_is_a_pmf():
+    # the CI failure: a marginal of a normalised joint summed to 1.0000000000000002
+    joint = np.array([0.91696102, 0.08303898, 0.0, 0.0]).reshape(1, 4)
+    joint = joint / joint.sum()
+    marginal = np.array([1.0 + 2.220446049250313e-16, 0.0, 0.0])
+    assert entropy(marginal) == 0.0
+    assert entropy([0.5 + 1e-17, 0.5, -1e-17]) == pytest.approx(1.0, abs=1e-15)
+    assert mutual_information(joint) == pytest.approx(0.0, abs=1e-15)
+    with pytest.raises(ValueError, match=r"pmf entries must lie in \[0, 1\]"):
+        entropy([1.1, -0.1])
+
+
 def test_channel_mutual_information_bsc():
     # BSC(0.11) with uniform input: 1 - h(0.11)
     w = np.array([[0.89, 0.11], [0.11, 0.89]])

@@ -95,19 +95,22 @@ def as_float_array(name: str, value: object, *, ndim: int | None = None) -> np.n
 
 
 def check_pmf(name: str, value: object, *, atol: float = PMF_ATOL) -> np.ndarray:
-    """A 1-D probability vector: entries in [0, 1] summing to 1 within ``atol``.
+    """A 1-D probability vector: entries in [0, 1] summing to 1, both within ``atol``.
 
-    Returns a float64 copy renormalised to sum to 1 exactly (up to rounding).
+    Entries off [0, 1] by rounding only (a marginal summed to 1.0000000000000002, an entry
+    computed as -1e-17) are accepted and clipped. Returns a float64 copy renormalised to sum to 1
+    exactly (up to rounding).
     """
     p = as_float_array(name, value, ndim=1)
-    if np.any(p < 0) or np.any(p > 1):
+    if np.any(p < -atol) or np.any(p > 1.0 + atol):
         raise ValueError(f"{name} entries must lie in [0, 1]; got min {p.min()}, max {p.max()}")
     total = float(p.sum())
     if abs(total - 1.0) > atol:
         raise ValueError(
             f"{name} must sum to 1 within {atol:g}; it sums to {total!r} (off by {total - 1.0:+.3g})"
         )
-    return p / total
+    p = np.clip(p, 0.0, None)
+    return p / float(p.sum())
 
 
 def check_distortion_matrix(name: str, value: object, n_source: int | None = None) -> np.ndarray:
