@@ -525,7 +525,7 @@ GLOSSARY: dict[str, Term] = {
         "(002-fig1), or trials with a finite value (001-table2-3)",
     ),
     "n_distinct": _t("", "distinct samples among those Blahut-Arimoto ran on (002-fig1)"),
-    "rdlab_data": _t("", "the RDLAB_DATA data directory in use (null: unset, embedded digits)"),
+    "rdlab_data": _t("", "the RDLAB_DATA data directory in use (null: unset)"),
     "mnist_unavailable": _t("", "why MNIST was not used (its files were not found)"),
     # -- solvers, closed forms and curves -----------------------------------------------------
     "iterations": _t(
@@ -606,11 +606,7 @@ GLOSSARY: dict[str, Term] = {
         "",
         "the settings of a run or reproduction (LearnedConfig, NERDConfig, a preset's settings)",
     ),
-    "data": _t(
-        "",
-        "the data set a run used: digits, mnist, fmnist or svhn (002-fig10: where its images "
-        "came from)",
-    ),
+    "data": _t("", "the data set a run used: digits, mnist, fmnist or svhn"),
     "family": _t("", "architecture family of a learned codec: digits, mnist or svhn"),
     "lam": _t(
         "MSE per unit W1",

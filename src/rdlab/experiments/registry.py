@@ -43,6 +43,9 @@ EXPERIMENT_MODULES: tuple[str, ...] = (
 """Modules that register reproductions when imported."""
 
 
+IMAGE_SETS = ("digits", "mnist", "fmnist", "svhn")
+"""The image sets of :meth:`ExperimentOptions.image_data`."""
+
 OPTION_GROUPS = ("data", "device", "executor", "settings")
 """What an experiment may take beyond preset and seed: a data set (``data``, ``data_dir``), a
 torch device, an executor for its jobs (``executor``, ``jobs``, ``address``, ``cpus_per_job``,
@@ -122,6 +125,43 @@ class ExperimentOptions:
         if self.settings:
             used.add("settings")
         return used
+
+    def image_data(
+        self, preset: str, *, default: str | None = None, allowed: tuple[str, ...] = IMAGE_SETS
+    ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """The image set an experiment runs on: ``--data`` if given, else ``default``, else
+        MNIST when a data folder is set (``--data-dir``, ``RDLAB_DATA``) or in the paper preset
+        and its files are found, else the embedded digits.
+
+        Returns the set's name, the parameters of :func:`rdlab.sources.registry.make_source`
+        (``data_dir``; ``split="test"`` for SVHN, whose test file is the one read: only it is
+        shipped beside rdlab's data, and NERD and NTC split any finite set themselves) and what
+        to record (``source``, ``data_dir``, ``rdlab_data`` and why MNIST fell back to digits).
+        """
+        import os
+
+        import rdlab.sources.nerd_sources  # noqa: F401  (registers the image sets)
+        from rdlab.sources.registry import make_source
+
+        name = self.data or default
+        params: dict[str, Any] = {"data_dir": self.data_dir} if self.data_dir else {}
+        info: dict[str, Any] = {
+            "data_dir": self.data_dir,
+            "rdlab_data": os.environ.get("RDLAB_DATA"),
+        }
+        if name is None:
+            name = "digits"
+            if preset != "quick" or self.data_dir or info["rdlab_data"]:
+                try:
+                    make_source("mnist", **params, n=1)
+                    name = "mnist"
+                except FileNotFoundError as exc:
+                    info["mnist_unavailable"] = str(exc)
+        if name not in allowed:
+            raise ValueError(f"data must be one of {', '.join(allowed)} here, got {name!r}")
+        if name == "svhn":
+            params["split"] = "test"
+        return name, params, {"source": name, **info}
 
     def make_executor(self):
         """The executor these options name (:func:`rdlab.experiments.runner.make_executor`)."""

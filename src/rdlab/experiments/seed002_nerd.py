@@ -5,12 +5,18 @@
 - ``002-fig7``: the same source under squared l_p distortions, p = 1, 2, 3; checks the order
   R_1(D) >= R_2(D) >= R_3(D) of eq. (24);
 - ``002-fig15``: the m = 40 Gaussian of Fig. 15 (variances 4·exp(−k/4)) against its closed form;
-- ``002-fig4``: samples of the learned output law Q_Y* on images (scikit-learn digits in the
-  quick preset, MNIST in the paper preset when its files are found) at a rate near 0 — where
-  Q_Y* must put its mass on the mean image and D = D_max = E||X − μ||² — and at a higher rate;
-- ``002-fig1`` (Fig. 1 / Fig. 16): NERD on images next to Blahut-Arimoto on the empirical law of
-  n images with their support as reproduction alphabet (§I-A), which reaches D = 0 at
-  log2 n bits; D_max check. Digits by default, MNIST when ``RDLAB_DATA`` holds its files.
+- ``002-fig4`` (Fig. 4; ``002-fig18`` Fashion-MNIST, ``002-fig5`` SVHN): samples of the learned
+  output law Q_Y* on images at a rate near 0 — where Q_Y* must put its mass on the mean image and
+  D = D_max = E||X − μ||² — and at a higher rate;
+- ``002-fig1`` (Fig. 1; ``002-fig16`` Fashion-MNIST, ``002-fig3`` SVHN): NERD on images next to
+  Blahut-Arimoto on the empirical law of n images with their support as reproduction alphabet
+  (§I-A), which reaches D = 0 at log2 n bits, and the DNN compressor (NTC); D_max check;
+- ``002-fig20`` (generator capacity) and ``002-fig6`` (NERD between the sandwich bounds).
+
+Image sets (:meth:`ExperimentOptions.image_data`): ``--data`` chooses one; else the figure's own
+(Fashion-MNIST, SVHN — the 10 000 images of its test file, split by NERD and NTC as any finite
+set); else MNIST when a data folder (``--data-dir``, ``RDLAB_DATA``) holds its files or in the
+paper preset, and the embedded digits otherwise.
 
 Quick presets take well under 2 minutes each on 2 CPU cores.
 """
@@ -279,49 +285,64 @@ def fig7(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
     }
 
 
+_FIG4_DESCRIPTION = "samples of the learned Q_Y* at a near-zero and a higher rate; D_max check"
+
+
 @register_experiment(
     "002-fig4",
     paper="002",
     target="Fig. 4",
-    description="samples of the learned Q_Y* on images at a near-zero and a higher rate; D_max check",
-    options=("executor",),
+    description=_FIG4_DESCRIPTION + " (MNIST with a data folder, else digits; --data to choose)",
+    options=("data", "executor"),
 )
 def fig4(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    import rdlab.sources.nerd_sources  # noqa: F401
-    from rdlab.sources.registry import make_source
+    return _samples_on_images(out_dir, preset, seed, options, figure="4")
 
-    if preset == "quick":
-        source_name, params = "digits", {}
-        cfg = replace(
-            _configs("quick"),
-            steps=400,
-            batch_size=128,
-            generator_batch=512,
-            eval_samples=8192,
-            n_eval=300,
-            lr=2e-3,
-        )
-    else:
-        source_name, params = "mnist", {}
-        cfg = replace(
-            _configs("paper"),
-            batch_size=64,
-            generator_batch=1024,
-            eval_samples=40_000,
-            n_eval=2000,
-        )
-    src = make_source(source_name, **params)
-    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
-    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
+
+@register_experiment(
+    "002-fig5",
+    paper="002",
+    target="Fig. 5",
+    description=_FIG4_DESCRIPTION + " on SVHN (the 10 000 images of its test file)",
+    options=("data", "executor"),
+)
+def fig5(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    return _samples_on_images(out_dir, preset, seed, options, figure="5", default="svhn")
+
+
+@register_experiment(
+    "002-fig18",
+    paper="002",
+    target="Fig. 18",
+    description=_FIG4_DESCRIPTION + " on Fashion-MNIST",
+    options=("data", "executor"),
+)
+def fig18(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    return _samples_on_images(out_dir, preset, seed, options, figure="18", default="fmnist")
+
+
+def _samples_on_images(
+    out_dir: Path,
+    preset: str,
+    seed: int,
+    options: ExperimentOptions,
+    *,
+    figure: str,
+    default: str | None = None,
+) -> dict[str, Any]:
+    """Seed 002 Fig. 4 (MNIST), 5 (SVHN) and 18 (Fashion-MNIST): NERD at a slope in the zero-rate
+    region and at a steeper one, each run's sample grid of Q_Y; NERD's settings as 002-fig1's."""
+    settings = FIG1_SETTINGS["quick" if preset == "quick" else "paper"]
+    _, info, fields, cfg, x, d_max = _image_setup(preset, settings, options, default)
     top_eig = float(np.linalg.eigvalsh(np.cov(x.T))[-1])
     # |beta| <= 1/(2 s_max) is the zero-rate region of a Gaussian with this covariance
     slopes = {"near-zero-rate": -1.0 / (4.0 * top_eig) / LN2, "higher-rate": -30.0 / d_max / LN2}
-    out: dict[str, Any] = {"source": source_name, "d_max": d_max, "points": {}}
+    out: dict[str, Any] = {**info, "d_max": d_max, "points": {}}
     jobs = {
-        label: {"source": source_name, "seed": seed, "slope": slope, "nerd": cfg.to_dict()}
+        label: {**fields, "seed": seed, "slope": slope, "nerd": cfg.to_dict()}
         for label, slope in slopes.items()
     }
-    done = _nerd_points(out_dir, options, jobs, "002-fig4")
+    done = _nerd_points(out_dir, options, jobs, f"002-fig{figure}")
     for label, slope in slopes.items():
         res = done[label]
         out["points"][label] = {
@@ -372,29 +393,21 @@ FIG1_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def _fig1_source(preset: str) -> tuple[Any, dict[str, Any]]:
-    """MNIST when RDLAB_DATA is set (or in the paper preset) and its files are found, else digits."""
-    import os
-
+def _image_setup(
+    preset: str, settings: dict[str, Any], options: ExperimentOptions, default: str | None = None
+):
+    """The image set of ``options`` (:meth:`ExperimentOptions.image_data`), its record, the
+    fields that name it in a job's config, NERD's settings with ``settings["nerd"]`` applied, the
+    images as rows and D_max = E||X − mean||²."""
     from rdlab.sources.registry import make_source
 
-    info: dict[str, Any] = {"rdlab_data": os.environ.get("RDLAB_DATA")}
-    if preset != "quick" or os.environ.get("RDLAB_DATA"):
-        try:
-            return make_source("mnist"), {**info, "source": "mnist"}
-        except FileNotFoundError as exc:
-            info["mnist_unavailable"] = str(exc)
-    return make_source("digits"), {**info, "source": "digits"}
-
-
-def _image_setup(preset: str, settings: dict[str, Any]):
-    """The image source of ``preset`` (:func:`_fig1_source`), its name record, NERD's settings
-    with ``settings["nerd"]`` applied, the images as rows and D_max = E||X − mean||²."""
-    src, info = _fig1_source(preset)
+    name, params, info = options.image_data(preset, default=default)
+    src = make_source(name, **params)
     cfg = replace(_configs(preset), **settings["nerd"])
     x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
     d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
-    return src, info, cfg, x, d_max
+    fields = {"source": name, **({"source_params": params} if params else {})}
+    return src, info, fields, cfg, x, d_max
 
 
 def _ba_on_samples(x: np.ndarray, n_points: int) -> dict[str, Any]:
@@ -417,18 +430,58 @@ def _ba_on_samples(x: np.ndarray, n_points: int) -> dict[str, Any]:
     }
 
 
+_FIG1_DESCRIPTION = (
+    "NERD on images vs Blahut-Arimoto on the empirical law of the samples and the DNN "
+    "compressor (NTC); D_max"
+)
+
+
 @register_experiment(
     "002-fig1",
     paper="002",
-    target="Fig. 1 / Fig. 16",
-    description="NERD on images vs Blahut-Arimoto on the empirical law of the samples; D_max",
-    options=("executor",),
+    target="Fig. 1",
+    description=_FIG1_DESCRIPTION + " (MNIST with a data folder, else digits; --data to choose)",
+    options=("data", "executor"),
 )
 def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    import rdlab.sources.nerd_sources  # noqa: F401
+    return _nerd_on_images(out_dir, preset, seed, options, figure="1")
 
+
+@register_experiment(
+    "002-fig16",
+    paper="002",
+    target="Fig. 16",
+    description=_FIG1_DESCRIPTION + " on Fashion-MNIST",
+    options=("data", "executor"),
+)
+def fig16(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    return _nerd_on_images(out_dir, preset, seed, options, figure="16", default="fmnist")
+
+
+@register_experiment(
+    "002-fig3",
+    paper="002",
+    target="Fig. 3",
+    description=_FIG1_DESCRIPTION + " on SVHN (the 10 000 images of its test file)",
+    options=("data", "executor"),
+)
+def fig3(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    return _nerd_on_images(out_dir, preset, seed, options, figure="3", default="svhn")
+
+
+def _nerd_on_images(
+    out_dir: Path,
+    preset: str,
+    seed: int,
+    options: ExperimentOptions,
+    *,
+    figure: str,
+    default: str | None = None,
+) -> dict[str, Any]:
+    """Seed 002 Fig. 1 (MNIST), 16 (Fashion-MNIST) and 3 (SVHN): NERD points, Blahut-Arimoto on
+    a subset's empirical law and NTC points on one image set."""
     settings = FIG1_SETTINGS["quick" if preset == "quick" else "paper"]
-    src, info, cfg, x, d_max = _image_setup(preset, settings)
+    src, info, fields, cfg, x, d_max = _image_setup(preset, settings, options, default)
     top_eig = float(np.linalg.eigvalsh(np.cov(x.T))[-1])
 
     # Blahut-Arimoto on a random subset of n images (source pmf and reproduction alphabet)
@@ -442,22 +495,18 @@ def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
         float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]
     ]
     jobs = {
-        f"point-{k}": {
-            "source": info["source"],
-            "seed": seed,
-            "slope": slope,
-            "nerd": cfg.to_dict(),
-        }
+        f"point-{k}": {**fields, "seed": seed, "slope": slope, "nerd": cfg.to_dict()}
         for k, slope in enumerate(slopes)
     }
-    done = _nerd_points(out_dir, options, jobs, "002-fig1")
+    done = _nerd_points(out_dir, options, jobs, f"002-fig{figure}")
     keep = ("rate_bits", "rate_stderr_bits", "distortion", "seconds")
     points = [
         {"slope": slope, **{k: done[f"point-{i}"][k] for k in keep}}
         for i, slope in enumerate(slopes)
     ]
     ntc = ntc_image_points(
-        out_dir, {"source": info["source"]}, settings.get("ntc_weights", []), points,
+        out_dir, {"source": info["source"], "params": fields.get("source_params", {})},
+        settings.get("ntc_weights", []), points,
         preset=preset, seed=seed, overrides=settings.get("ntc", {}), options=options,
     )  # fmt: skip
 
@@ -479,7 +528,7 @@ def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
     ax.axhline(ba["log2_n"], color="gray", ls=":", label="log2 n")
     ax.set_xlabel("distortion D (squared error)")
     ax.set_ylabel("rate [bits]")
-    ax.set_title(f"Fig. 1: NERD vs Blahut-Arimoto on samples, {info['source']}")
+    ax.set_title(f"Fig. {figure}: NERD vs Blahut-Arimoto on samples, {info['source']}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     write_figure(fig, out_dir / "curve.png")
@@ -532,17 +581,17 @@ FIG20_SETTINGS: dict[str, dict[str, Any]] = {
     paper="002",
     target="Fig. 20",
     description="NERD on images with DCGAN generators of c_d = 4, 8, 16, 32 channels: capacity",
-    options=("executor",),
+    options=("data", "executor"),
 )
 def fig20(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     import rdlab.sources.nerd_sources  # noqa: F401
 
     settings = FIG20_SETTINGS["quick" if preset == "quick" else "paper"]
-    _, info, base, _, d_max = _image_setup(preset, settings)
+    _, info, fields, base, _, d_max = _image_setup(preset, settings, options)
     slopes = [float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]]
     jobs = {
         f"c{c}/slope-{i}": {
-            "source": info["source"],
+            **fields,
             "seed": seed,
             "slope": slope,
             "nerd": replace(base, generator="dcgan", generator_params={"channels": c}).to_dict(),
@@ -596,13 +645,14 @@ def lower_bound_job(
     job_dir: Path, config: dict[str, Any], deps: dict[str, Path], fresh: bool
 ) -> dict[str, Any]:
     """The job of one sample lower bound (:func:`rdlab.estimators.lower_bound.rd_lower_bound`)
-    at ``config["slope"]`` on ``config["source"]``; returns the fitted line."""
+    at ``config["slope"]`` on ``config["source"]`` (with ``source_params``); returns the fitted
+    line."""
     import rdlab.sources.nerd_sources  # noqa: F401
     from rdlab.estimators.lower_bound import LowerBoundConfig, rd_lower_bound
     from rdlab.sources.registry import make_source
 
     line = rd_lower_bound(
-        make_source(config["source"]),
+        make_source(config["source"], **(config.get("source_params") or {})),
         slope=config["slope"],
         seed=config["seed"],
         config=LowerBoundConfig(**config["lower_bound"]),
@@ -631,7 +681,7 @@ overrides of the preset, and the lower bound's preset (:data:`LOWER_BOUND_PRESET
     paper="002",
     target="Fig. 6",
     description="NERD (above R(D)) against the sample lower bound (below) on images: the sandwich",
-    options=("executor",),
+    options=("data", "executor"),
 )
 def fig6(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     from dataclasses import asdict
@@ -640,19 +690,18 @@ def fig6(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
     from rdlab.estimators.lower_bound import LOWER_BOUND_PRESETS
 
     settings = FIG6_SETTINGS["quick" if preset == "quick" else "paper"]
-    _, info, cfg, _, d_max = _image_setup(preset, settings)
+    _, info, fields, cfg, _, d_max = _image_setup(preset, settings, options)
     lb_cfg = asdict(LOWER_BOUND_PRESETS[settings["lower_bound"]])
     slopes = [float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]]
-    name = info["source"]
     plan = Plan(
         tuple(
             Job(f"nerd-{i}", nerd_point_job,
-                {"source": name, "seed": seed, "slope": s, "nerd": cfg.to_dict()})
+                {**fields, "seed": seed, "slope": s, "nerd": cfg.to_dict()})
             for i, s in enumerate(slopes)
         )
         + tuple(
             Job(f"lower-{i}", lower_bound_job,
-                {"source": name, "seed": seed, "slope": s, "lower_bound": lb_cfg})
+                {**fields, "seed": seed, "slope": s, "lower_bound": lb_cfg})
             for i, s in enumerate(slopes)
         )
     )  # fmt: skip
@@ -690,7 +739,7 @@ def fig6(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
     ax.axvline(d_max, color="k", ls="--", lw=1, label="D_max")
     ax.set_xlabel("distortion D (squared error per image)")
     ax.set_ylabel("rate [bits]")
-    ax.set_title(f"Fig. 6: NERD between sandwich bounds, {name}")
+    ax.set_title(f"Fig. 6: NERD between sandwich bounds, {info['source']}")
     ax.set_ylim(bottom=0.0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -14,13 +14,15 @@
     ``gaussian20`` at a fixed slope (a run directory under the output directory) and used as
     :math:`Q_Y` (:func:`rdlab.coding.rcc.nerd.nerd_output`), next to the same codes with the
     exact :math:`Q_Y^*` at that slope. Writes ``fig19_rcc_learned_q.png``.
-``002-fig10``
-    NERD-RCC on images (Fig. 10, and the reconstructions of Fig. 11(b)): a NERD generator is
-    trained on ``mnist`` (when ``RDLAB_DATA`` is set; else the embedded 8x8 ``digits``, as the
-    results record) at each of a few slopes and used as :math:`Q_Y` to code images NERD held out,
-    with PFR and ORC at N = 2^(ceil(R) + 4 .. 6), R the NERD estimate. Rate from real bytes
-    against the NERD estimate and the guarantee R + log2(R+1) + 5; every stream is decoded and
-    must rebuild the encoder's reconstruction bit for bit. Writes ``fig10_nerd_rcc_images.png``.
+``002-fig10``, ``002-fig17``, ``002-fig11``
+    NERD-RCC on images (Fig. 10, 17 and 11 with its reconstructions): a NERD generator is
+    trained on ``mnist`` (fig10: when a data folder is set, ``--data-dir`` or ``RDLAB_DATA``;
+    else the embedded 8x8 ``digits``, as the results record), ``fmnist`` (fig17) or ``svhn``
+    (fig11: the 10 000 images of its test file) — ``--data`` chooses another — at each of a few
+    slopes and used as :math:`Q_Y` to code images NERD held out, with PFR and ORC at
+    N = 2^(ceil(R) + 4 .. 6), R the NERD estimate. Rate from real bytes against the NERD estimate
+    and the guarantee R + log2(R+1) + 5; every stream is decoded and must rebuild the encoder's
+    reconstruction bit for bit. Writes ``fig<N>_nerd_rcc_images.png``.
 
 Every rate is measured from bytes (:func:`rdlab.coding.codec.measure_codec`), in bits per sample:
 the range-coded indices of the whole batch (``rate_payload_bits``), the one-shot prefix code of
@@ -32,7 +34,6 @@ Zipf rate R. The figures and the margins compare the payload with R(D), as the p
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +153,9 @@ def _code(
     return {"method": method, "n_candidates": int(n_candidates), **row}
 
 
-def _learned_output(source: str, slope: float, nerd_cfg, run: Path, seed: int):
-    """Train NERD on ``source`` at ``slope`` into ``run``; its generator as Q_Y.
+def _learned_output(source, source_name: str, slope: float, nerd_cfg, run: Path, seed: int):
+    """Train NERD on ``source`` (recorded as ``source_name``) at ``slope`` into ``run``; its
+    generator as Q_Y.
 
     Returns the :class:`~rdlab.estimators.nerd.NERDResult` and what
     :func:`rdlab.coding.rcc.nerd.nerd_output` gives: (Q_Y, the run's slope, its rate).
@@ -161,7 +163,10 @@ def _learned_output(source: str, slope: float, nerd_cfg, run: Path, seed: int):
     from rdlab.coding.rcc.nerd import nerd_output
     from rdlab.estimators.nerd import nerd_point
 
-    res = nerd_point(source, seed=seed, slope=slope, config=nerd_cfg, run_dir=run, overwrite=True)
+    res = nerd_point(
+        source, source_name=source_name, seed=seed, slope=slope, config=nerd_cfg, run_dir=run,
+        overwrite=True,
+    )  # fmt: skip
     return (res, *nerd_output(run))
 
 
@@ -327,7 +332,7 @@ def fig19(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
     train_seconds = 0.0
     for k, slope in enumerate(cfg["slopes"]):
         run = Path(out_dir) / f"nerd-slope-{k:02d}"
-        res, q, run_slope, run_rate = _learned_output(SOURCE, slope, nerd_cfg, run, seed)
+        res, q, run_slope, run_rate = _learned_output(SOURCE, SOURCE, slope, nerd_cfg, run, seed)
         train_seconds += res.train_seconds + res.eval_seconds
         op = gaussian_operating_point(SOURCE, slope=run_slope)
         runs.append(
@@ -421,31 +426,67 @@ def fig19(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
     }
 
 
-def _image_source_name() -> str:
-    """``mnist`` when a data directory is configured (``RDLAB_DATA``), else ``digits``."""
-    return "mnist" if os.environ.get("RDLAB_DATA") else "digits"
+_FIG10_DESCRIPTION = (
+    "Trains NERD generators on images and codes held-out images with PFR and ORC using them as "
+    "Q_Y: rate from real bytes against the NERD estimate and R + log2(R+1) + 5, and images next "
+    "to their reconstructions; the DNN compressor (NTC) beside them."
+)
 
 
 @register_experiment(
     "002-fig10",
     paper=PAPER,
     target="Fig. 10 / Fig. 11(b): NERD-RCC (PFR and ORC with a learned Q_Y) on MNIST images",
-    description="Trains NERD generators on MNIST (RDLAB_DATA; else the embedded 8x8 digits) and "
-    "codes held-out images with PFR and ORC using them as Q_Y: rate from real bytes against the "
-    "NERD estimate and R + log2(R+1) + 5, and images next to their reconstructions; the DNN "
-    "compressor (NTC) beside them.",
-    options=("executor",),
+    description=_FIG10_DESCRIPTION + " MNIST with a data folder, else the embedded 8x8 digits; "
+    "--data to choose.",
+    options=("data", "executor"),
 )
 def fig10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    return _nerd_rcc_on_images(out_dir, preset, seed, options, figure="10")
+
+
+@register_experiment(
+    "002-fig17",
+    paper=PAPER,
+    target="Fig. 17: NERD-RCC (PFR and ORC with a learned Q_Y) on Fashion-MNIST images",
+    description=_FIG10_DESCRIPTION + " On Fashion-MNIST.",
+    options=("data", "executor"),
+)
+def fig17(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    return _nerd_rcc_on_images(out_dir, preset, seed, options, figure="17", default="fmnist")
+
+
+@register_experiment(
+    "002-fig11",
+    paper=PAPER,
+    target="Fig. 11: NERD-RCC (PFR and ORC with a learned Q_Y) on SVHN images",
+    description=_FIG10_DESCRIPTION + " On SVHN (the 10 000 images of its test file).",
+    options=("data", "executor"),
+)
+def fig11(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
+    return _nerd_rcc_on_images(out_dir, preset, seed, options, figure="11", default="svhn")
+
+
+def _nerd_rcc_on_images(
+    out_dir: Path,
+    preset: str,
+    seed: int,
+    options: ExperimentOptions,
+    *,
+    figure: str,
+    default: str | None = None,
+) -> dict[str, Any]:
+    """Seed 002 Fig. 10 (MNIST), 17 (Fashion-MNIST) and 11 (SVHN): NERD-RCC on one image set."""
     from rdlab.coding.rcc import rcc_decode, rcc_encode
     from rdlab.estimators.nerd import split_samples
     from rdlab.experiments.ntc import ntc_image_points
 
     cfg = FIG10_SETTINGS[preset]
     nerd_cfg = _nerd_config(cfg)
-    source = _image_source_name()
+    source, params, info = options.image_data(preset, default=default)
+    image_set = make_source(source, **params)
     # the images NERD holds out (the same permutation and split as its training run)
-    x_held = split_samples(make_source(source), nerd_cfg, seed)[1]
+    x_held = split_samples(image_set, nerd_cfg, seed)[1]
     x = np.asarray(x_held[: cfg["n_samples"]], dtype=np.float64)
     points: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
@@ -453,7 +494,7 @@ def fig10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
     nerd_seconds = 0.0
     for k, slope in enumerate(cfg["slopes"]):
         run = Path(out_dir) / f"nerd-slope-{k:02d}"
-        res, q, run_slope, run_rate = _learned_output(source, slope, nerd_cfg, run, seed)
+        res, q, run_slope, run_rate = _learned_output(image_set, source, slope, nerd_cfg, run, seed)
         nerd_seconds += res.train_seconds + res.eval_seconds
         rate = max(0.0, run_rate)
         runs.append(
@@ -518,7 +559,8 @@ def fig10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
         {"distortion": r["nerd_distortion"], "rate_bits": r["nerd_rate_bits"]} for r in runs
     ]
     ntc = ntc_image_points(
-        out_dir, {"source": source}, cfg.get("ntc_weights", []), nerd_points, preset=preset,
+        out_dir, {"source": source, "params": params}, cfg.get("ntc_weights", []), nerd_points,
+        preset=preset,
         seed=seed, overrides=cfg.get("ntc", {}), options=options,
     )  # fmt: skip
     if ntc:
@@ -536,12 +578,17 @@ def fig10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     rows = 1 + len(grids)
+    image_shape = (-1, *x.shape[-2:])
     inner = sub[1].subgridspec(rows, n_grid, wspace=0.05, hspace=0.25)
     images = [("source", x[:n_grid])] + [(f"slope {s:.3g}", np.clip(r, 0.0, 1.0)) for s, r in grids]
     for i, (label, imgs) in enumerate(images):
         for j in range(n_grid):
             a = fig.add_subplot(inner[i, j])
-            a.imshow(np.asarray(imgs[j]).reshape(imgs.shape[-2:]), cmap="gray", vmin=0, vmax=1)
+            picture = np.asarray(imgs[j]).reshape(image_shape)
+            if picture.shape[0] == 3:  # RGB (SVHN)
+                a.imshow(picture.transpose(1, 2, 0))
+            else:
+                a.imshow(picture[0], cmap="gray", vmin=0, vmax=1)
             a.set_xticks([])
             a.set_yticks([])
             if j == 0:
@@ -550,11 +597,11 @@ def fig10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
             fig.axes[-n_grid].set_title(
                 "(b) source images (top) and RCC reconstructions", loc="left", fontsize=9
             )
-    fig.suptitle("Fig. 10 / 11(b): reverse channel coding with Q_Y learned by NERD")
-    write_figure(fig, Path(out_dir) / "fig10_nerd_rcc_images.png", tight=False)
+    fig.suptitle(f"Fig. {figure}: reverse channel coding with Q_Y learned by NERD, {source}")
+    figure_file = f"fig{figure}_nerd_rcc_images.png"
+    write_figure(fig, Path(out_dir) / figure_file, tight=False)
     return {
-        "source": source,
-        "data": "RDLAB_DATA" if source == "mnist" else "embedded (scikit-learn digits)",
+        **info,
         "n_samples": int(x.shape[0]),
         "image_shape": list(x.shape[1:]),
         "nerd_preset": cfg["nerd_preset"],
@@ -566,5 +613,5 @@ def fig10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
         "min_margin_to_bound_bits": min(
             p["rate_bound_bits"] - p["rate_payload_bits"] for p in points
         ),
-        "files": ["fig10_nerd_rcc_images.png"],
+        "files": [figure_file],
     }
