@@ -105,6 +105,23 @@ def test_the_best_line_is_chosen_on_training_batches():
         best_lower_bound(src, 1.0, slopes=[], seed=0, config=cfg)
 
 
+def test_lower_bound_slopes_grid():
+    from rdlab.estimators.lower_bound import lower_bound_slopes
+
+    # one slope: itself, a half and a quarter of it
+    np.testing.assert_allclose(lower_bound_slopes([-0.4]), [-0.4, -0.2, -0.1], rtol=1e-12)
+    # several: from the steepest to a quarter of the shallowest, neighbours at most 2x apart
+    grid = lower_bound_slopes([-0.33, -0.53, -0.41])
+    assert grid[0] == pytest.approx(-0.53) and grid[-1] == pytest.approx(-0.33 / 4)
+    ratios = np.asarray(grid[:-1]) / np.asarray(grid[1:])
+    assert len(grid) == 4 and np.all(ratios > 1.0) and np.all(ratios <= 2.0 + 1e-12)
+    for bad in ([], [0.1], [-0.1, float("nan")]):
+        with pytest.raises(ValueError, match="slopes must be finite and < 0"):
+            lower_bound_slopes(bad)
+    with pytest.raises(ValueError, match="shallow_factor"):
+        lower_bound_slopes([-1.0], shallow_factor=0.0)
+
+
 def test_cli_prints_the_line(capsys):
     import json
 

@@ -407,6 +407,44 @@ def rd_lower_bound(
     )
 
 
+def lower_bound_slopes(slopes: Sequence[float], *, shallow_factor: float = 0.25) -> list[float]:
+    """Candidate slopes of sample lower bounds for R(D) at points of the given slopes.
+
+    A geometric grid, with a factor of at most 2 between neighbours, from the steepest of
+    ``slopes`` to ``shallow_factor`` times the shallowest (a sample bound's intercept is capped
+    near log2 k, so at a high rate a line shallower than R(D)'s own slope often gives more). One
+    slope s gives s, s/2, s/4; the lines serve every point (each is valid at every distortion).
+
+    Parameters
+    ----------
+    slopes : sequence of float
+        dR/dD < 0 at the points (bits per unit of distortion), e.g. NERD's.
+    shallow_factor : float
+        In (0, 1]: how much shallower than the shallowest slope the grid reaches.
+    """
+    values = [float(v) for v in slopes]
+    if not values or not all(math.isfinite(v) and v < 0 for v in values):
+        raise ValueError(f"slopes must be finite and < 0 (bits per unit distortion), got {slopes}")
+    if not (0.0 < shallow_factor <= 1.0):
+        raise ValueError(f"shallow_factor must lie in (0, 1], got {shallow_factor}")
+    steep, shallow = min(values), max(values) * shallow_factor
+    count = max(1, math.ceil(math.log2(steep / shallow) - 1e-12)) + 1
+    return [steep * (shallow / steep) ** (i / (count - 1)) for i in range(count)]
+
+
+def best_line(lines: Sequence[LowerBound], distortion: float) -> LowerBound:
+    """The line that promises the most at ``distortion`` on its training batches.
+
+    Every line is a valid lower bound at every distortion, so any of them may be reported; the
+    choice uses each line's training-side intercept (``train_intercept_bits``) only, never the
+    held-out estimates, so the reported estimate is not the largest of several noisy ones.
+    """
+    if not lines:
+        raise ValueError("lines must hold at least one fitted lower bound")
+    d = float(distortion)
+    return max(lines, key=lambda lb: lb.train_intercept_bits + lb.slope * d)
+
+
 def best_lower_bound(
     source: Any,
     distortion: float,
@@ -417,13 +455,8 @@ def best_lower_bound(
     device: str = "cpu",
     progress: bool = False,
 ) -> LowerBound:
-    """The line, among those fitted at ``slopes``, that promises the most at ``distortion``.
-
-    Every line is a valid lower bound at every distortion, so any of them may be reported; the
-    choice uses each line's training-side intercept (``train_intercept_bits``) only, never the
-    held-out estimates, so the reported estimate is not the largest of several noisy ones. A
-    sample bound's intercept cannot pass about log2 k (module docstring), so at a high rate a
-    line shallower than R(D)'s own slope there often gives more.
+    """The line, among those fitted at ``slopes``, that promises the most at ``distortion``
+    (:func:`best_line`; candidate slopes from :func:`lower_bound_slopes`).
 
     Parameters
     ----------
@@ -434,14 +467,13 @@ def best_lower_bound(
     slopes : sequence of float
         Candidate slopes, each < 0 (bits per unit distortion).
     """
-    d = float(distortion)
     if not slopes:
         raise ValueError("slopes must hold at least one slope")
     fitted = [
         rd_lower_bound(source, slope=s, seed=seed, config=config, device=device, progress=progress)
         for s in slopes
     ]
-    return max(fitted, key=lambda lb: lb.train_intercept_bits + lb.slope * d)
+    return best_line(fitted, distortion)
 
 
 def _draw(source: Any, cfg: LowerBoundConfig, n_eval: int, seed: int):
@@ -465,7 +497,9 @@ __all__ = [
     "LOWER_BOUND_PRESETS",
     "LowerBound",
     "LowerBoundConfig",
+    "best_line",
     "best_lower_bound",
     "log_sup_mixture",
+    "lower_bound_slopes",
     "rd_lower_bound",
 ]

@@ -8,9 +8,10 @@ codec's excess rate in bits:
 - a **Gaussian** source: R(D) in closed form (reverse water-filling); the bracket is exact;
 - any other source: an **upper** estimate by NERD at D (constrained mode, held-out estimate
   with its standard error; Lei et al., Algorithm 1) and a **lower** bound from samples
-  (:mod:`rdlab.estimators.lower_bound`, Csiszár's dual with a learned :math:`\log u`), the best
-  at D of the lines fitted at NERD's slope there and at a half and a quarter of it, with its
-  standard error.
+  (:mod:`rdlab.estimators.lower_bound`, Csiszár's dual with a learned :math:`\log u`), with its
+  standard error: lines are fitted once, at a grid of slopes from the steepest NERD slope of the
+  points to a quarter of the shallowest (one point: its slope, a half and a quarter of it), and
+  each point reports the line that promises most at its D on the training batches.
 
 The codec's excess over R(D) then lies between ``excess_rate_bits`` (its rate minus the upper
 estimate: the least excess) and ``excess_rate_max_bits`` (its rate minus the lower bound: the
@@ -46,10 +47,6 @@ from rdlab.core.validation import check_int
 MEASURE = "squared_error"
 """The distortion measure of every audit."""
 
-LOWER_BOUND_SLOPE_FACTORS = (1.0, 0.5, 0.25)
-"""The sample lower bound is fitted at NERD's slope at D and at these fractions of it, and the
-line that promises most at D on its training batches is reported
-(:func:`rdlab.estimators.lower_bound.best_lower_bound`)."""
 
 
 @dataclass(frozen=True)
@@ -259,12 +256,12 @@ def audit(
         raise ValueError("with_rcc needs a Gaussian source (its exact Q_Y*)")
     rows = []
     d_max = float(source.total_variance) if gaussian else _data_d_max(source, seed)
-    for point in pts:
-        d = _as_squared_error(point, components)
-        if gaussian:
-            row = _closed_form_row(source, d)
-        else:
-            row = _estimated_row(source, d, d_max, preset, seed, progress)
+    ds = [_as_squared_error(point, components) for point in pts]
+    if gaussian:
+        brackets = [_closed_form_row(source, d) for d in ds]
+    else:
+        brackets = _estimated_rows(source, ds, d_max, preset, seed, progress)
+    for point, d, row in zip(pts, ds, brackets, strict=True):
         upper, lower = row["rd_upper_bits"], row["rd_lower_bits"]
         rows.append(
             AuditPoint(
@@ -315,15 +312,41 @@ def _closed_form_row(source: Any, d: float) -> dict[str, Any]:
     }
 
 
-def _estimated_row(
-    source: Any, d: float, d_max: float, preset: str, seed: int, progress: bool
-) -> dict[str, Any]:
-    from rdlab.estimators.lower_bound import LOWER_BOUND_PRESETS, best_lower_bound
+def _estimated_rows(
+    source: Any, ds: list[float], d_max: float, preset: str, seed: int, progress: bool
+) -> list[dict[str, Any]]:
+    """NERD above and the sample lower bound below, at each distortion of ``ds``.
+
+    NERD runs once per point below D_max; the lower bound's lines are fitted once, on the grid
+    :func:`~rdlab.estimators.lower_bound.lower_bound_slopes` of all NERD slopes, and each point
+    reports the line that promises most at its distortion on the training batches
+    (:func:`~rdlab.estimators.lower_bound.best_line`): every line is valid at every distortion.
+    """
+    from rdlab.estimators.lower_bound import (
+        LOWER_BOUND_PRESETS,
+        best_line,
+        lower_bound_slopes,
+        rd_lower_bound,
+    )
     from rdlab.estimators.nerd import nerd_point
 
     reference = "NERD estimate (above) and the sample lower bound (below)"
-    if d >= d_max:
-        return {
+    nerd = {
+        i: nerd_point(source, seed=seed, target_distortion=d, config=preset, progress=progress)
+        for i, d in enumerate(ds)
+        if d < d_max
+    }
+    slopes = [float(r.estimate.slope) for r in nerd.values()]
+    slopes = [s for s in slopes if math.isfinite(s) and s < 0]
+    lines = [
+        rd_lower_bound(
+            source, slope=s, seed=seed, config=LOWER_BOUND_PRESETS[preset], progress=progress
+        )
+        for s in (lower_bound_slopes(slopes) if slopes else [])
+    ]
+    rows = []
+    for i, d in enumerate(ds):
+        row = {
             "reference": reference,
             "rd_upper_bits": 0.0,
             "rd_upper_stderr_bits": 0.0,
@@ -331,28 +354,21 @@ def _estimated_row(
             "rd_lower_stderr_bits": 0.0,
             "slope": 0.0,
         }
-    res = nerd_point(source, seed=seed, target_distortion=d, config=preset, progress=progress)
-    slope = float(res.estimate.slope)
-    if math.isfinite(slope) and slope < 0:
-        lb = best_lower_bound(
-            source,
-            d,
-            slopes=[slope * f for f in LOWER_BOUND_SLOPE_FACTORS],
-            seed=seed,
-            config=LOWER_BOUND_PRESETS[preset],
-            progress=progress,
-        )
-        lower, lower_se = lb.rate_lower_bits(d), lb.intercept_stderr_bits
-    else:
-        lower, lower_se = 0.0, 0.0
-    return {
-        "reference": reference,
-        "rd_upper_bits": float(res.rate_bits),
-        "rd_upper_stderr_bits": float(res.rate_stderr_bits),
-        "rd_lower_bits": float(lower),
-        "rd_lower_stderr_bits": float(lower_se),
-        "slope": slope,
-    }
+        if i in nerd:
+            res = nerd[i]
+            row.update(
+                rd_upper_bits=float(res.rate_bits),
+                rd_upper_stderr_bits=float(res.rate_stderr_bits),
+                slope=float(res.estimate.slope),
+            )
+            if lines:
+                lb = best_line(lines, d)
+                row.update(
+                    rd_lower_bits=float(lb.rate_lower_bits(d)),
+                    rd_lower_stderr_bits=float(lb.intercept_stderr_bits),
+                )
+        rows.append(row)
+    return rows
 
 
 def _rcc_row(source: Any, d: float, n: int, seed: int) -> dict[str, Any] | None:

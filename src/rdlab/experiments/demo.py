@@ -74,16 +74,19 @@ def _blahut_arimoto_stage(grid_points: int, curve_points: int, progress: bool) -
 def _nerd_stage(seed: int, progress: bool) -> dict[str, Any]:
     """NERD's quick estimate on gaussian20 and the sample lower bound at its slope, beside the
     closed form: the two estimators that bracket R(D) when no closed form exists."""
-    from rdlab.estimators.lower_bound import LOWER_BOUND_PRESETS, best_lower_bound
+    from rdlab.estimators.lower_bound import (
+        LOWER_BOUND_PRESETS,
+        best_lower_bound,
+        lower_bound_slopes,
+    )
     from rdlab.estimators.nerd import nerd_quick_point
-    from rdlab.experiments.audit import LOWER_BOUND_SLOPE_FACTORS
 
     start = time.perf_counter()
     res = nerd_quick_point(DEFAULT_SOURCE, seed=seed, progress=progress)
     lb = best_lower_bound(
         make_source(DEFAULT_SOURCE),
         res.distortion,
-        slopes=[res.estimate.slope * f for f in LOWER_BOUND_SLOPE_FACTORS],
+        slopes=lower_bound_slopes([res.estimate.slope]),
         seed=seed,
         config=LOWER_BOUND_PRESETS["quick"],
         progress=progress,
