@@ -432,3 +432,73 @@ def test_docstring_examples():
         mod = importlib.import_module(name)
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0
+
+
+# -- column generation (the empirical law of many samples) -------------------------------------
+
+
+def test_column_generation_matches_the_dense_solve(monkeypatch):
+    import importlib
+
+    from rdlab.solvers.blahut_arimoto import empirical_rate_distortion_curve
+
+    ba = importlib.import_module("rdlab.solvers.blahut_arimoto")  # the package's name is a function
+
+    rng = np.random.default_rng(3)
+    # clustered samples: the output law at low rate sits on few of them
+    centres = rng.normal(size=(6, 5)) * 3.0
+    x = centres[rng.integers(0, 6, 300)] + rng.normal(size=(300, 5))
+    slopes = [0.0, -0.05, -0.2, -0.6, -2.0]
+    dense = empirical_rate_distortion_curve(x, slopes=slopes, tol_bits=1e-5)
+    monkeypatch.setattr(ba, "COLUMNS_FROM", 100)
+    cols = empirical_rate_distortion_curve(x, slopes=slopes, tol_bits=1e-5)
+    assert cols.meta["method"].endswith("column generation") and "method" in dense.meta
+    assert cols.meta["d_max"] == pytest.approx(dense.meta["d_max"], rel=1e-12)
+    assert len(cols.points) == len(dense.points) == 5
+    for a, b in zip(cols.points, dense.points, strict=True):
+        # both certified to 1e-5 bit on the same problem: each attains min_W I(W) - s E d within
+        # its gap, so their Lagrangians agree within the two gaps
+        assert a.gap_bits <= 1e-5 and a.rate_lower_bits <= a.rate_bits and a.slope == b.slope
+        lagrangian = [pt.rate_bits - pt.slope * pt.distortion for pt in (a, b)]
+        assert lagrangian[0] == pytest.approx(lagrangian[1], abs=a.gap_bits + b.gap_bits + 1e-9)
+        assert a.distortion == pytest.approx(b.distortion, rel=1e-3, abs=1e-6)
+    # the restricted set stays well below the 300 symbols at the shallowest nonzero slope
+    assert cols.meta["support_sizes"][0] < 150
+    with pytest.raises(ValueError, match="slopes are required"):
+        empirical_rate_distortion_curve(x)
+    with pytest.raises(ValueError, match="slopes must all be <= 0"):
+        empirical_rate_distortion_curve(x, slopes=[0.1])
+
+
+def test_columns_recomputed_equal_cached():
+    from rdlab.core.distortion import distortion_matrix
+    from rdlab.solvers._columns import Columns
+
+    x = np.random.default_rng(0).normal(size=(1100, 3))
+    fn = lambda cols: distortion_matrix(x, x[cols])  # noqa: E731
+    cached = Columns(fn, 1100, 1100, cache_bytes=1 << 30)
+    fresh = Columns(fn, 1100, 1100, cache_bytes=0)
+    assert cached.full is not None and fresh.full is None
+    cols = np.array([5, 700, 1099])
+    np.testing.assert_array_equal(cached(cols), fresh(cols))
+    assert [c.size for c, _ in fresh.chunks()] == [512, 512, 76]
+
+
+@pytest.mark.parametrize("hessian", ["cg", "dense", "lowrank"])
+def test_newton_steps_by_jacobi_cg_certify_the_same_point(hessian, monkeypatch):
+    import rdlab.solvers._kernel as kern
+    from rdlab.core.distortion import distortion_matrix
+    from rdlab.solvers._kernel import LN2, GibbsKernel, certificate, solve_output_marginal
+
+    if hessian == "cg":  # every step by CG: a dense step would fail the test
+        monkeypatch.setattr(kern, "_dense_direction", lambda *a: pytest.fail("dense step"))
+
+    x = np.random.default_rng(1).normal(size=(400, 6))
+    d = distortion_matrix(x, x)
+    p = np.full(400, 1 / 400)
+    kernel = GibbsKernel(p, d, -0.8 * LN2)
+    q, _, ok = solve_output_marginal(
+        kernel, np.full(400, 1 / 400), tol_nats=1e-7, max_iter=2000, method="newton",
+        hessian=hessian,
+    )  # fmt: skip
+    assert ok and certificate(kernel, q)[-1] <= 1e-7

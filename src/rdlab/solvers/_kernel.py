@@ -41,7 +41,9 @@ _CACHE_ELEMS = 1 << 15  # 256 KiB row chunks for passes that stay in cache
 LOWRANK_MIN_SIZE = 256
 LOWRANK_RTOL = 1e-12
 LOWRANK_MAX_FRACTION = 0.4
-_HESSIAN_MODES = ("auto", "dense", "lowrank")
+_HESSIAN_MODES = ("auto", "dense", "lowrank", "cg")
+CG_MIN_SIZE = 3000  # from this working-set size on, "auto" takes diagonally preconditioned CG
+_CG_MAX_ITER = 200  # CG iterations of one such step before falling back to a dense step
 _CG_ACCEPT = 1e-6  # largest relative residual of an accepted low-rank Newton step
 _COLD_BA_STEPS = 15  # Blahut-Arimoto steps before the interior-point method from a cold start
 _SIGMA = 0.3  # centring parameter of the interior-point method
@@ -60,10 +62,12 @@ _BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _blas_controller = None
 
 
-def blas_threads():
-    """A context manager that limits the BLAS to ``BLAS_THREADS`` threads (see above)."""
+def blas_threads(threads: int | None = -1):
+    """A context manager that limits the BLAS to ``threads`` threads (default
+    ``BLAS_THREADS``, see above; ``None`` leaves it as configured)."""
     global _blas_controller
-    if BLAS_THREADS is None or any(os.environ.get(v) for v in _BLAS_ENV):
+    limit = BLAS_THREADS if threads == -1 else threads
+    if limit is None or any(os.environ.get(v) for v in _BLAS_ENV):
         return contextlib.nullcontext()
     if _blas_controller is None:
         try:
@@ -74,10 +78,10 @@ def blas_threads():
             _blas_controller = ThreadpoolController()
     if not _blas_controller:
         return contextlib.nullcontext()
-    return _blas_controller.limit(limits=BLAS_THREADS, user_api="blas")
+    return _blas_controller.limit(limits=limit, user_api="blas")
 
 
-def _available_memory_bytes() -> int | None:
+def available_memory_bytes() -> int | None:
     """``MemAvailable`` from /proc/meminfo (Linux), else ``None``."""
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
@@ -129,7 +133,7 @@ def check_memory(n_source: int, n_reproduction: int, max_memory_bytes: int | Non
         The estimated peak working memory in bytes.
     """
     need = estimate_memory_bytes(n_source, n_reproduction)
-    budget = _available_memory_bytes() if max_memory_bytes is None else int(max_memory_bytes)
+    budget = available_memory_bytes() if max_memory_bytes is None else int(max_memory_bytes)
     if budget is not None and need > budget:
         raise MemoryError(
             f"a {n_source} x {n_reproduction} rate-distortion problem needs about "
@@ -377,8 +381,7 @@ def _lowrank_direction(kernel, basis, active, ct, bad, log_ct, diag, rhs, *, rto
     takes a dense step).
     """
     V, AV = basis
-    A = kernel.A
-    nx, ny = A.shape
+    nx = kernel.A.shape[0]
     good = kernel.pos.copy()
     good[bad] = False
     w = np.zeros(nx)
@@ -411,7 +414,13 @@ def _lowrank_direction(kernel, basis, active, ct, bad, log_ct, diag, rhs, *, rto
         bt = b * dis
         return (bt - F @ cho_solve(cf, F.T @ bt, check_finite=False)) * dis
 
-    full = np.zeros(ny)
+    return _pcg(_hessian_op(kernel, active, w, diag, Bb), prec, rhs, rtol=rtol, max_cg=max_cg)
+
+
+def _hessian_op(kernel, active, w, diag, Bb):
+    """``v -> (B^T B + diag(diag)) v`` on the working set, by two products with the kernel."""
+    A = kernel.A
+    full = np.zeros(A.shape[1])
 
     def op(v):
         full[active] = v
@@ -422,6 +431,12 @@ def _lowrank_direction(kernel, basis, active, ct, bad, log_ct, diag, rhs, *, rto
             out += Bb.T @ (Bb @ v)
         return out
 
+    return op
+
+
+def _pcg(op, prec, rhs, *, rtol, max_cg):
+    """Preconditioned conjugate gradients for ``op(x) = rhs``; ``x``, or ``None`` when the
+    relative residual did not reach ``_CG_ACCEPT``."""
     x = prec(rhs)
     bnorm = float(np.linalg.norm(rhs))
     r = rhs - op(x)
@@ -447,6 +462,34 @@ def _lowrank_direction(kernel, basis, active, ct, bad, log_ct, diag, rhs, *, rto
     if not rn <= _CG_ACCEPT * bnorm:
         return None
     return x
+
+
+def _jacobi_direction(kernel, active, ct, bad, log_ct, diag, rhs, *, rtol, max_cg):
+    """Solve the system of :func:`_dense_direction` by conjugate gradients preconditioned with
+    its diagonal: ``O(n_x n_y)`` per iteration instead of the dense step's ``O(n_x n_s^2)``, for
+    large working sets of a kernel without low numerical rank. ``None`` when CG does not solve
+    it (the caller then takes a dense step)."""
+    nx = kernel.A.shape[0]
+    good = kernel.pos.copy()
+    good[bad] = False
+    w = np.zeros(nx)
+    w[good] = kernel.p[good] / ct[good] ** 2
+    if not np.all(np.isfinite(w)) or bad.size > 64:
+        return None
+    Bb = kernel.bad_rows(active, log_ct, bad) if bad.size else None
+    h = np.zeros(active.size)
+    for rows in _row_chunks(nx, active.size):
+        block = kernel.A[rows][:, active]
+        h += (block * block).T @ w[rows]
+    if Bb is not None:
+        h += (Bb * Bb).sum(axis=0)
+    h += diag
+    if not np.all(h > 0):
+        return None
+    inv = 1.0 / h
+    return _pcg(
+        _hessian_op(kernel, active, w, diag, Bb), lambda b: b * inv, rhs, rtol=rtol, max_cg=max_cg
+    )
 
 
 def certificate(kernel: GibbsKernel, q: np.ndarray):
@@ -586,8 +629,13 @@ def _interior_point(
     z = np.maximum(1.0 - cy, 0.0) + z_offset
     stalls = 0
     steps = 0
-    use_lr = hessian == "lowrank" or (hessian == "auto" and kernel.A.shape[1] >= LOWRANK_MIN_SIZE)
-    basis = kernel.row_basis() if use_lr else None
+    ny = kernel.A.shape[1]
+    use_lr = hessian == "lowrank" or (hessian == "auto" and ny >= LOWRANK_MIN_SIZE)
+    # a large kernel without a low-rank basis of at most a tenth of its columns: diagonally
+    # preconditioned CG instead of dense steps (and the search for a basis stops early)
+    large = hessian == "auto" and ny >= CG_MIN_SIZE
+    basis = kernel.row_basis(max_rank=ny // 10 if large else None) if use_lr else None
+    use_cg = hessian == "cg" or (large and basis is None)
     while it < max_iter and steps < max_steps:
         it += 1
         steps += 1
@@ -603,6 +651,13 @@ def _interior_point(
             if dq is None or not np.all(np.isfinite(dq)):
                 # conjugate gradients did not solve the Newton system: dense steps from here on
                 basis = dq = None
+        elif use_cg:
+            dq = _jacobi_direction(
+                kernel, active, ct, bad, log_ct, za / qa, mu / qa - g, rtol=1e-10,
+                max_cg=_CG_MAX_ITER,
+            )  # fmt: skip
+            if dq is None or not np.all(np.isfinite(dq)):
+                use_cg, dq = False, None  # dense steps from here on
         if dq is None:
             dq = _dense_direction(kernel, active, ct, log_ct, bad, za / qa, mu / qa - g)
         if dq is None or not np.all(np.isfinite(dq)):
