@@ -11,7 +11,9 @@ image; uniform weights 1/n. Slopes: the official beta (nats per unit of squared 
 0.01 ... 0.2, i.e. dR/dD = -beta / ln 2 bits per unit.
 
     .venv/bin/python benchmarks/bench_ba_empirical.py --data-dir ../shared/data --n 10000 \\
-        --threads 2 --official-beta 0.1 --json benchmarks/results/cpu/ba_empirical_mnist10k.json
+        --threads 2 --json benchmarks/results/cpu/ba_empirical_mnist10k.json
+    .venv/bin/python benchmarks/bench_ba_empirical.py --data-dir ../shared/data --n 10000 \\
+        --skip-rdlab --official-beta 0.1 --json benchmarks/results/cpu/ba_official_mnist10k.json
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-OFFICIAL_BETAS = (0.01, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.13, 0.14, 0.2)
+from rdlab.experiments.seed002_nerd import OFFICIAL_BA_BETAS_NATS
 
 
 def official_ba(d: np.ndarray, beta: float, max_it: int = 500, eps: float = 1e-10):
@@ -48,28 +50,11 @@ def official_ba(d: np.ndarray, beta: float, max_it: int = 500, eps: float = 1e-1
     return rate, dist, it
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--n", type=int, default=10_000)
-    ap.add_argument("--tol-bits", type=float, default=1e-4)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument(
-        "--official-beta",
-        type=float,
-        default=None,
-        help="also time the official "
-        "method at this beta (nats); its dense n x n arrays need about 5 n^2 x 8 bytes",
-    )
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
-
+def rdlab_curve(x: np.ndarray, args) -> dict:
+    """rdlab's certified curve at the official slopes, its time and peak memory."""
     from rdlab.solvers.blahut_arimoto import empirical_rate_distortion_curve
-    from rdlab.sources.images import image_source
 
-    src = image_source("mnist", data_dir=args.data_dir, n=args.n, resize_to=32)
-    x = src.as_float(src.data).reshape(args.n, -1).astype(np.float64)
-    slopes = [-b / math.log(2.0) for b in OFFICIAL_BETAS]
+    slopes = [-b / math.log(2.0) for b in OFFICIAL_BA_BETAS_NATS]
     t0 = time.perf_counter()
     curve = empirical_rate_distortion_curve(
         x, slopes=slopes, tol_bits=args.tol_bits, threads=args.threads, progress=True
@@ -92,7 +77,6 @@ def main() -> None:
         for p, size in zip(pts, sizes, strict=True)
     ]
     out = {
-        "n": args.n,
         "tol_bits": args.tol_bits,
         "threads": args.threads,
         "seconds": round(seconds, 1),
@@ -104,6 +88,33 @@ def main() -> None:
     print(json.dumps({k: v for k, v in out.items() if k != "points"}))
     for r in rows:
         print(json.dumps(r))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--tol-bits", type=float, default=1e-4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--official-beta",
+        type=float,
+        default=None,
+        help="also time the official "
+        "method at this beta (nats); its dense n x n arrays need about 5 n^2 x 8 bytes",
+    )
+    ap.add_argument("--skip-rdlab", action="store_true", help="time the official method only")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+
+    from rdlab.sources.images import image_source
+
+    src = image_source("mnist", data_dir=args.data_dir, n=args.n, resize_to=32)
+    x = src.as_float(src.data).reshape(args.n, -1).astype(np.float64)
+    out: dict = {"n": args.n}
+    if not args.skip_rdlab:
+        out.update(rdlab_curve(x, args))
     if args.official_beta is not None:
         from rdlab.core.distortion import distortion_matrix
 

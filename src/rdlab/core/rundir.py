@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,48 @@ def run_kind_and_seed(
             f"{where}: config.json seed must be an integer in [0, 2^{seed_bits}), got {seed!r}"
         )
     return seed
+
+
+def load_finished_run(
+    run: str | os.PathLike,
+    settings: Callable[[dict[str, Any], Path], tuple[Any, int]],
+    *,
+    model_file: str = "model",
+    role: str = "run",
+) -> tuple[RunDir, Any, int, dict[str, Any]]:
+    """A finished run: its :class:`RunDir`, its settings and seed as ``settings(config, path)``
+    reads them from ``config.json``, and the tensors of its ``model_file`` checked against the
+    settings' ``architecture()``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No ``config.json``, or no finished model file (the run has not finished). ``role``
+        names the run in the message (``"base run"``).
+    ValueError
+        From ``settings``, or a corrupt or foreign checkpoint.
+    """
+    rd = RunDir(run)
+    if not rd.config_path.exists():
+        raise FileNotFoundError(f"{role} {rd.path} is not a run directory (no config.json)")
+    cfg, seed = settings(rd.read_config(), rd.path)
+    if not rd.has_checkpoint(model_file):
+        raise FileNotFoundError(
+            f"{role} {rd.path} has no finished model ({model_file}.safetensors)"
+        )
+    tensors, _ = rd.load_checkpoint(model_file, architecture=cfg.architecture())
+    return rd, cfg, seed, tensors
+
+
+def check_same_settings(base: Any, cfg: Any, keys: tuple[str, ...], where: Path) -> None:
+    """Raise ``ValueError`` unless the base run's settings ``base`` and this run's ``cfg``
+    agree on every attribute of ``keys``."""
+    for key in keys:
+        if getattr(base, key) != getattr(cfg, key):
+            raise ValueError(
+                f"base run {where} has {key}={getattr(base, key)!r}, this run "
+                f"{key}={getattr(cfg, key)!r}; they must agree"
+            )
 
 
 def _is_number(v: Any) -> bool:

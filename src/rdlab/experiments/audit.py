@@ -48,7 +48,6 @@ MEASURE = "squared_error"
 """The distortion measure of every audit."""
 
 
-
 @dataclass(frozen=True)
 class CodecPoint:
     """One operating point of the user's codec: rate in bits per sample and distortion."""

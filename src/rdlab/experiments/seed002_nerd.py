@@ -362,6 +362,10 @@ def _samples_on_images(
     return out
 
 
+OFFICIAL_BA_BETAS_NATS = (0.01, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.13, 0.14, 0.2)
+"""The slopes of the official ``Blahut_Arimoto/BA_mnist.py`` (beta, nats per unit of squared
+error): dR/dD = -beta / ln 2 bits per unit."""
+
 # settings of 002-fig1 by preset (tests shrink them): images for Blahut-Arimoto, its number of
 # slopes, the NERD settings (overrides of ``_configs(preset)``) and the NERD slopes as multiples
 # of 1/D_max (bits per unit of distortion; the near-zero-rate slope is added to them)
@@ -384,7 +388,7 @@ FIG1_SETTINGS: dict[str, dict[str, Any]] = {
     "paper": {
         # 60,000 images in the paper; 10,000 keep the 10^4 x 10^4 distortion matrix in memory
         "n_ba": 10_000,
-        "ba_points": 30,
+        "ba_betas_nats": list(OFFICIAL_BA_BETAS_NATS),
         "nerd": {"batch_size": 64, "generator_batch": 1024, "eval_samples": 40_000, "n_eval": 2000},
         "slopes_times_d_max": [-10.0, -30.0, -100.0, -300.0],
         "ntc_weights": [100.0, 300.0, 1000.0, 3000.0],
@@ -410,13 +414,19 @@ def _image_setup(
     return src, info, fields, cfg, x, d_max
 
 
-def _ba_on_samples(x: np.ndarray, n_points: int) -> dict[str, Any]:
+def _ba_on_samples(
+    x: np.ndarray, n_points: int, betas_nats: list[float] | None = None
+) -> dict[str, Any]:
     """Blahut-Arimoto on the empirical law of the rows of ``x``, reproduction = their support
-    (:func:`~rdlab.solvers.blahut_arimoto.empirical_rate_distortion_curve`), with the curve's
-    end points (D = 0 at the empirical entropy, R = 0 at the best single sample) added."""
+    (:func:`~rdlab.solvers.blahut_arimoto.empirical_rate_distortion_curve`; at the official
+    code's ``betas_nats`` when given, else ``n_points`` default slopes), with the curve's end
+    points (D = 0 at the empirical entropy, R = 0 at the best single sample) added."""
     from rdlab.solvers.blahut_arimoto import empirical_rate_distortion_curve
 
-    curve = empirical_rate_distortion_curve(x, n_points=n_points, tol_bits=1e-4)
+    slopes = None if betas_nats is None else [-b / LN2 for b in betas_nats]
+    curve = empirical_rate_distortion_curve(
+        x, n_points=n_points, slopes=slopes, tol_bits=1e-4, threads=None
+    )
     m = curve.meta
     return {
         "n": m["n"],
@@ -487,7 +497,7 @@ def _nerd_on_images(
     # Blahut-Arimoto on a random subset of n images (source pmf and reproduction alphabet)
     n_ba = min(int(settings["n_ba"]), len(src))
     idx = np.sort(np.random.default_rng(seed).choice(len(src), size=n_ba, replace=False))
-    ba = _ba_on_samples(x[idx], int(settings["ba_points"]))
+    ba = _ba_on_samples(x[idx], int(settings.get("ba_points", 20)), settings.get("ba_betas_nats"))
 
     # NERD: a slope in the zero-rate region (|beta| <= 1/(2 s_max) for a Gaussian with this
     # covariance) and steeper ones

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rdlab.core.results import jsonable
-from rdlab.core.rundir import RunDir
+from rdlab.core.rundir import RunDir, check_same_settings, load_finished_run
 from rdlab.core.validation import check_int
 from rdlab.models.learned.config import (
     MODEL_FILE,
@@ -92,23 +92,13 @@ class LearnedRun:
 
 def _load_base(base: str | Path, cfg: LearnedConfig) -> tuple[LearnedConfig, Any]:
     """Config and tensors of a finished end-to-end run used as a base."""
-    rd = RunDir(base)
-    if not rd.exists():
-        raise FileNotFoundError(f"base run {rd.path} does not exist (no config.json)")
-    base_cfg, _ = run_settings(rd.read_config(), rd.path)
-    if not rd.has_checkpoint(MODEL_FILE):
-        raise FileNotFoundError(
-            f"base run {rd.path} has no finished model ({MODEL_FILE}.safetensors)"
-        )
+    rd, base_cfg, _, tensors = load_finished_run(
+        base, run_settings, model_file=MODEL_FILE, role="base run"
+    )
     if base_cfg.mode != "end-to-end":
         raise ValueError(f"base run {rd.path} must be an end-to-end model, not {base_cfg.mode}")
-    for key in ("data", "quantizer", "latent_dim", "levels", "encoder_width"):
-        if getattr(base_cfg, key) != getattr(cfg, key):
-            raise ValueError(
-                f"base run {rd.path} has {key}={getattr(base_cfg, key)!r}, this run "
-                f"{key}={getattr(cfg, key)!r}; they must agree"
-            )
-    tensors, _ = rd.load_checkpoint(MODEL_FILE, architecture=base_cfg.architecture())
+    keys = ("data", "quantizer", "latent_dim", "levels", "encoder_width")
+    check_same_settings(base_cfg, cfg, keys, rd.path)
     return base_cfg, tensors
 
 

@@ -28,7 +28,7 @@ from rdlab.coding.quantizers import dither, private_dither
 from rdlab.coding.rcc import checkpoint_identity
 from rdlab.core.io import save_image_grid
 from rdlab.core.results import jsonable
-from rdlab.core.rundir import RunDir
+from rdlab.core.rundir import RunDir, load_finished_run
 from rdlab.core.torch_state import step_seed
 from rdlab.core.validation import check_seed
 from rdlab.models.architectures import IMAGE_SHAPES
@@ -200,13 +200,7 @@ def load_shift_model(
     ValueError
         Not a shift run, or a corrupt or foreign checkpoint.
     """
-    rd = RunDir(run)
-    if not rd.config_path.exists():
-        raise FileNotFoundError(f"{rd.path} is not a run directory (no config.json)")
-    cfg, seed = run_settings(rd.read_config(), rd.path)
-    if not rd.has_checkpoint(MODEL_FILE):
-        raise FileNotFoundError(f"{rd.path} has no finished model ({MODEL_FILE}.safetensors)")
-    tensors, _ = rd.load_checkpoint(MODEL_FILE, architecture=cfg.architecture())
+    rd, cfg, seed, tensors = load_finished_run(run, run_settings, model_file=MODEL_FILE)
     model = ShiftModel(cfg, seed=seed, device=device)
     model.load_state_tensors(tensors)
     coding = None

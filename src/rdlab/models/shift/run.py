@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rdlab.core.results import jsonable
-from rdlab.core.rundir import RunDir
+from rdlab.core.rundir import RunDir, check_same_settings, load_finished_run
 from rdlab.core.validation import check_int
 from rdlab.models.learned import TrainState, resume_train_state, train_state_saver
 from rdlab.models.shift.config import (
@@ -84,12 +84,9 @@ class ShiftRun:
 
 def load_base(base: str | Path, cfg: ShiftConfig) -> dict[str, Any]:
     """Tensors of the finished base run of a stage, checked against ``cfg``."""
-    rd = RunDir(base)
-    if not rd.exists():
-        raise FileNotFoundError(f"base run {rd.path} does not exist (no config.json)")
-    base_cfg, _ = run_settings(rd.read_config(), rd.path)
-    if not rd.has_checkpoint(MODEL_FILE):
-        raise FileNotFoundError(f"base run {rd.path} has no finished model")
+    rd, base_cfg, _, tensors = load_finished_run(
+        base, run_settings, model_file=MODEL_FILE, role="base run"
+    )
     want = BASE_STAGE[cfg.stage]
     if base_cfg.stage != want:
         raise ValueError(
@@ -98,13 +95,7 @@ def load_base(base: str | Path, cfg: ShiftConfig) -> dict[str, Any]:
     keys = ("task", "factor", "noise_level")
     if want == "end-to-end":
         keys += ("latent_dim", "levels", "common_randomness")
-    for key in keys:
-        if getattr(base_cfg, key) != getattr(cfg, key):
-            raise ValueError(
-                f"base run {rd.path} has {key}={getattr(base_cfg, key)!r}, this run "
-                f"{key}={getattr(cfg, key)!r}; they must agree"
-            )
-    tensors, _ = rd.load_checkpoint(MODEL_FILE, architecture=base_cfg.architecture())
+    check_same_settings(base_cfg, cfg, keys, rd.path)
     return tensors
 
 
