@@ -77,10 +77,10 @@ def test_table5_rows_pair_the_two_settings(sr_data, tmp_path, tiny_rates):
     assert rows[0]["paper_distortion_input_ncr"] == 0.0558
     assert (tmp_path / "out" / "table5_rd.png").stat().st_size > 0
     # the runs are shared: a second reproduction of the same models trains nothing
-    runs = sorted(p.name for p in (tmp_path / "runs" / "sr").iterdir())
+    runs = sorted(p.name for p in (tmp_path / "runs" / "quick-seed0" / "sr").iterdir())
     assert runs == ["e2e-R4-cr", "e2e-R4-ncr", "e2e-R8-cr", "e2e-R8-ncr"]
     # Fig. 5 (b)'s grid from those runs: input, ground truth, one row per rate
-    done = {s3.e2e_key("sr", r, True): {"path": str(tmp_path / "runs" / "sr" / f"e2e-R{r}-cr")}
+    done = {s3.e2e_key("sr", r, True): {"path": str(tmp_path / "runs" / "quick-seed0" / "sr" / f"e2e-R{r}-cr")}
             for r in (4, 8)}  # fmt: skip
     name = s3.sample_grid("sr", (4, 8), done, tmp_path / "grid.png", None, k=4)
     from PIL import Image
@@ -89,13 +89,46 @@ def test_table5_rows_pair_the_two_settings(sr_data, tmp_path, tiny_rates):
     assert 0.8 < height / width < 1.25
 
 
+def test_table5_over_training_seeds(sr_data, tmp_path, monkeypatch):
+    monkeypatch.setitem(s3.RATES, "quick", {"sr": (4,), "denoise": (12,)})
+    opts = ExperimentOptions(
+        data=sr_data, settings={**TINY, "runs_dir": str(tmp_path / "runs"), "seeds": "3,1"}
+    )
+    res = run_experiment("003-table5", tmp_path / "out", preset="quick", seed=0, options=opts)
+    _check(res, tmp_path)
+    assert res["seeds"] == [3, 1]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["quick-seed1", "quick-seed3"]
+    (row,) = res["seed_points"]
+    gains = np.asarray(row["cr_gain_by_seed"])
+    cr, ncr = (np.asarray(row[f"distortion_input_{k}_by_seed"]) for k in ("cr", "ncr"))
+    np.testing.assert_allclose(gains, ncr - cr, rtol=1e-9)
+    assert row["cr_gain_seed_mean"] == pytest.approx(gains.mean())
+    assert row["cr_gain_seed_stderr"] == pytest.approx(gains.std(ddof=1) / math.sqrt(2))
+    assert row["cr_better_seeds"] == (row["cr_gain_seed_mean"] > 2 * row["cr_gain_seed_stderr"])
+    # the points are the first seed's, as one run with --seed 3 would give
+    assert res["points"][0]["cr_gain"] == pytest.approx(gains[0])
+    for bad in ("1,1", "x", "", "-1"):
+        with pytest.raises(ValueError, match="--set seeds"):
+            s3.settings("quick", ExperimentOptions(settings={"seeds": bad}))
+    with pytest.raises(ValueError, match="only 003-table5 and 003-table6"):
+        s3.settings("quick", ExperimentOptions(settings={"seeds": "0,1"}), several_seeds=False)
+
+
 def test_table1_2_reuses_the_no_cr_model_and_adds_up(sr_data, tmp_path, tiny_rates):
     opts = _options(sr_data, tmp_path)
     run_experiment("003-table5", tmp_path / "t5", preset="quick", seed=0, options=opts)
-    before = (tmp_path / "runs" / "sr" / "e2e-R4-ncr" / "model.safetensors").stat().st_mtime_ns
+    before = (
+        (tmp_path / "runs" / "quick-seed0" / "sr" / "e2e-R4-ncr" / "model.safetensors")
+        .stat()
+        .st_mtime_ns
+    )
     res = run_experiment("003-table1-2", tmp_path / "out", preset="quick", seed=0, options=opts)
     _check(res, tmp_path)
-    after = (tmp_path / "runs" / "sr" / "e2e-R4-ncr" / "model.safetensors").stat().st_mtime_ns
+    after = (
+        (tmp_path / "runs" / "quick-seed0" / "sr" / "e2e-R4-ncr" / "model.safetensors")
+        .stat()
+        .st_mtime_ns
+    )
     assert before == after  # reused, not retrained
     (task,) = res["tasks"]
     (row,) = task["points"]

@@ -956,6 +956,23 @@ GLOSSARY: dict[str, Term] = {
     ),
     "cr_better": _t("", "whether cr_gain > 2 cr_gain_stderr at the rate"),
     "cr_better_everywhere": _t("", "whether cr_better holds at every rate of the sweep"),
+    "seed_points": _t(
+        "", "per rate, the CR comparison over several training seeds (003-table5/6 --set seeds)"
+    ),
+    "cr_gain_by_seed": _t(MSE_PER_PIXEL, "cr_gain of each training seed"),
+    "distortion_input_cr_by_seed": _t(
+        MSE_PER_PIXEL, "distortion_input with common randomness, one per training seed"
+    ),
+    "distortion_input_ncr_by_seed": _t(
+        MSE_PER_PIXEL, "distortion_input without common randomness, one per training seed"
+    ),
+    "cr_gain_seed_mean": _t(MSE_PER_PIXEL, "mean of cr_gain over the training seeds"),
+    "cr_gain_seed_stderr": _t(
+        MSE_PER_PIXEL, "standard error of cr_gain_seed_mean over the training seeds"
+    ),
+    "cr_better_seeds": _t("", "whether cr_gain_seed_mean > 2 cr_gain_seed_stderr at the rate"),
+    "cr_better_count": _t("", "number of training seeds whose own cr_better holds at the rate"),
+    "cr_better_seeds_everywhere": _t("", "whether cr_better_seeds holds at every rate"),
     "joint_better": _t("", "whether the joint system's distortion_input is below the baseline's"),
     "joint_better_everywhere": _t("", "whether joint_better holds at every rate"),
     "restorer": _t("", "the measurements of the baseline's U-Net restorer (eq. 70)"),
@@ -985,7 +1002,7 @@ GLOSSARY: dict[str, Term] = {
         "seed of the randomness: of a reproduction, run or trial; of a stream's shared "
         "randomness (header)",
     ),
-    "seeds": _t("", "seeds of the trials"),
+    "seeds": _t("", "seeds of the trials, or the training seeds of a seed-003 sweep"),
     "settings": _t(
         "",
         "the settings a reproduction resolved (000-table1: noise scales per mixture; seed 001: "

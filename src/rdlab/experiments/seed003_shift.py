@@ -22,7 +22,7 @@ Reproductions (each a plan of :mod:`rdlab.experiments.runner` jobs, one
 
 All seed-003 reproductions of one preset and seed share their runs: the jobs live in
 ``<parent of the output folder>/003-shift-runs/<preset>-seed<seed>/`` (``--set
-runs_dir=PATH`` moves them), so ``003-fig5`` reuses the models of ``003-table5`` and
+runs_dir=PATH`` puts them in ``PATH/<preset>-seed<seed>/``), so ``003-fig5`` reuses the models of ``003-table5`` and
 ``003-table6``, and ``003-table1-2`` their no-CR end-to-end models; a job is reused only when
 its settings are identical (the runner's fingerprints).
 
@@ -159,10 +159,14 @@ def e2e_key(task: str, rate: int, cr: bool) -> str:
     return f"{task}/e2e-R{rate}-{_cr(cr)}"
 
 
-def settings(preset: str, options: ExperimentOptions | None) -> dict[str, Any]:
-    """Resolved settings: ``--set`` may give ``runs_dir`` (where the shared runs live) and any
-    :class:`~rdlab.models.shift.ShiftConfig` training field (e.g. ``epochs=2``), which then
-    applies to every model; ``--data`` a path to your own clean images of the task's shape."""
+def settings(
+    preset: str, options: ExperimentOptions | None, *, several_seeds: bool = True
+) -> dict[str, Any]:
+    """Resolved settings: ``--set`` may give ``runs_dir`` (where the shared runs live), ``seeds``
+    (training seeds of the CR comparison, 003-table5 and 003-table6 only: ``several_seeds``)
+    and any :class:`~rdlab.models.shift.ShiftConfig` training field (e.g. ``epochs=2``), which
+    then applies to every model; ``--data`` a path to your own clean images of the task's
+    shape."""
     from rdlab.models.shift import ShiftConfig
 
     options = ExperimentOptions() if options is None else options
@@ -170,24 +174,54 @@ def settings(preset: str, options: ExperimentOptions | None) -> dict[str, Any]:
         raise ValueError(f"preset must be quick or paper, got {preset!r}")
     fixed = {"task", "stage", "latent_dim", "levels", "common_randomness", "data", "lam"}
     fields = set(ShiftConfig.__dataclass_fields__) - fixed
-    overrides, runs_dir = {}, None
+    overrides, runs_dir, seeds = {}, None, None
     for name, value in options.settings.items():
         if name == "runs_dir":
             runs_dir = str(value)
+        elif name == "seeds":
+            if not several_seeds:
+                raise ValueError(
+                    "--set seeds: only 003-table5 and 003-table6 take several training seeds; "
+                    "run this reproduction once per --seed"
+                )
+            seeds = _seeds(value)
         elif name in fields:
             overrides[name] = value
         else:
             raise ValueError(
-                f"--set {name}: unknown setting; seed-003 reproductions take runs_dir and "
-                f"{', '.join(sorted(fields))}"
+                f"--set {name}: unknown setting; seed-003 reproductions take runs_dir, seeds "
+                f"and {', '.join(sorted(fields))}"
             )
     return {
         "preset": preset,
         "overrides": overrides,
         "runs_dir": runs_dir,
+        "seeds": seeds,
         "options": options,
         "data": options.data,
     }
+
+
+MAX_SEEDS = 64
+
+
+def _seeds(value: Any) -> tuple[int, ...]:
+    """``--set seeds=0,1,2`` (text) or ``[0, 1, 2]`` (JSON): distinct training seeds."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not 1 <= len(items) <= MAX_SEEDS:
+        raise ValueError(f"--set seeds: 1 to {MAX_SEEDS} seeds, e.g. seeds=0,1,2; got {value!r}")
+    out = []
+    for item in items:
+        try:
+            seed = int(item) if isinstance(item, str) else item
+        except ValueError:
+            seed = None
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 63:
+            raise ValueError(f"--set seeds: {item!r} is not a seed (an integer in [0, 2^63))")
+        out.append(seed)
+    if len(set(out)) != len(out):
+        raise ValueError(f"--set seeds: every seed once, got {value!r}")
+    return tuple(out)
 
 
 class _Planner:
@@ -215,9 +249,8 @@ class _Planner:
         return self.add(e2e_key(task, rate, cr), task, latent_dim=d, common_randomness=cr)
 
     def run(self, out_dir: Path) -> dict[str, dict[str, Any]]:
-        root = self.s["runs_dir"] or out_dir.parent / "003-shift-runs" / (
-            f"{self.s['preset']}-seed{self.seed}"
-        )
+        parent = self.s["runs_dir"] or out_dir.parent / "003-shift-runs"
+        root = Path(parent) / f"{self.s['preset']}-seed{self.seed}"
         done = run_plan(
             Plan(tuple(self.jobs.values())), root, self.s["options"].make_executor(),
             progress=True, desc="003",
@@ -310,18 +343,56 @@ def _task_result(task: str, s: dict[str, Any]) -> dict[str, Any]:
 
 def _table(task: str, out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict:
     s = settings(preset, options)
-    p = _Planner(s, seed)
     rates = RATES[preset][task]
-    _plan_sweep(p, task, rates)
-    rows = sweep_rows(task, rates, p.run(out_dir))
+    by_seed = {}
+    for sd in s["seeds"] or (seed,):
+        p = _Planner(s, sd)
+        _plan_sweep(p, task, rates)
+        by_seed[sd] = sweep_rows(task, rates, p.run(out_dir))
+    rows = next(iter(by_seed.values()))
     name = "table5" if task == "sr" else "table6"
     fig = _sweep_figure(task, rows, out_dir / f"{name}_rd.png", "distortion_input", PAPER_INPUT_MSE)
-    return {
+    out = {
         **_task_result(task, s),
         "points": rows,
         "figure": fig,
         "cr_better_everywhere": all(r["cr_better"] for r in rows),
     }
+    if len(by_seed) > 1:
+        out["seeds"] = list(by_seed)
+        out["seed_points"] = seed_rows(rates, by_seed)
+        out["cr_better_seeds_everywhere"] = all(r["cr_better_seeds"] for r in out["seed_points"])
+    return out
+
+
+def seed_rows(
+    rates: tuple[int, ...], by_seed: dict[int, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Per rate, common randomness against none over several training seeds: each seed's paired
+    gain (:func:`sweep_rows`), their mean and its standard error over the seeds, and whether
+    the mean exceeds two of those standard errors. The test-image standard error of one seed
+    does not cover the spread that the training seed causes; this one does."""
+    out = []
+    for i, r in enumerate(rates):
+        gains = np.array([rows[i]["cr_gain"] for rows in by_seed.values()])
+        se = float(gains.std(ddof=1) / math.sqrt(gains.size))
+        out.append(
+            {
+                "rate_bound_bits": float(r),
+                "cr_gain_by_seed": gains.tolist(),
+                "distortion_input_cr_by_seed": [
+                    rows[i]["common_randomness"]["distortion_input"] for rows in by_seed.values()
+                ],
+                "distortion_input_ncr_by_seed": [
+                    rows[i]["no_common_randomness"]["distortion_input"] for rows in by_seed.values()
+                ],
+                "cr_gain_seed_mean": float(gains.mean()),
+                "cr_gain_seed_stderr": se,
+                "cr_better_seeds": bool(gains.mean() > 2 * se),
+                "cr_better_count": int(sum(rows[i]["cr_better"] for rows in by_seed.values())),
+            }
+        )
+    return out
 
 
 _OPTIONS = ("data", "device", "executor", "settings")
@@ -332,7 +403,7 @@ _OPTIONS = ("data", "device", "executor", "settings")
     paper=PAPER,
     target="Table 5 / Fig. 5(a): SR x4 on MNIST, MSE vs input at rates 4-32, with and without CR",
     description="end-to-end models (eq. 15) per rate, common randomness (eq. 14) or not (eq. 16); "
-    "paired per-image CR gain with its standard error",
+    "paired per-image CR gain with its standard error; --set seeds=0,1,2: over training seeds",
     options=_OPTIONS,
 )
 def table5(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
@@ -344,7 +415,7 @@ def table5(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) ->
     paper=PAPER,
     target="Table 6 / Fig. 5(c): SVHN denoising, MSE vs input at rates 12-114, with and without CR",
     description="end-to-end models (eq. 15) per rate, common randomness (eq. 14) or not (eq. 16); "
-    "paired per-image CR gain with its standard error",
+    "paired per-image CR gain with its standard error; --set seeds=0,1,2: over training seeds",
     options=_OPTIONS,
 )
 def table6(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
@@ -359,7 +430,7 @@ def table6(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) ->
     options=_OPTIONS,
 )
 def table9_10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    s = settings(preset, options)
+    s = settings(preset, options, several_seeds=False)
     if s["data"] is not None:
         raise ValueError("003-table9-10 runs both tasks; --data fits one task (use 003-table5/6)")
     p = _Planner(s, seed)
@@ -386,7 +457,7 @@ def table9_10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions)
 def fig5(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     from rdlab.core.io import headless_pyplot, write_figure
 
-    s = settings(preset, options)
+    s = settings(preset, options, several_seeds=False)
     if s["data"] is not None:
         raise ValueError("003-fig5 runs both tasks; --data fits one task (use 003-table5/6)")
     p = _Planner(s, seed)
@@ -439,7 +510,7 @@ def sample_grid(
     options=_OPTIONS,
 )
 def table1_2(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    s = settings(preset, options)
+    s = settings(preset, options, several_seeds=False)
     tasks_run = _tasks_of(s)
     p = _Planner(s, seed)
     for task in tasks_run:
@@ -496,7 +567,7 @@ def _tasks_of(s: dict[str, Any]) -> tuple[str, ...]:
 def table7_8(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
     from rdlab.models.shift import TASK_LEVELS, latent_dim_for_rate
 
-    s = settings(preset, options)
+    s = settings(preset, options, several_seeds=False)
     tasks_run = _tasks_of(s)
     p = _Planner(s, seed)
     for task in tasks_run:
