@@ -102,7 +102,6 @@ def solve_by_columns(
     tol_nats: float,
     max_iter: int,
     max_memory_bytes: int | None = None,
-    on_outer: Callable[[int, int, float], None] | None = None,
 ):
     """Solve one slope by column generation from the restricted set ``support`` (weights ``q0``).
 
@@ -111,7 +110,6 @@ def solve_by_columns(
     information (upper bound on R(D)) and Blahut's lower bound over the full alphabet, both in
     nats, ``c_y`` on S and the inner iterations. Before each restricted solve its memory is
     checked (:func:`~rdlab.solvers._kernel.check_memory`, ``MemoryError`` when it cannot fit).
-    ``on_outer(outer, |S|, gap_nats)`` reports each restricted solve.
     """
     S = np.asarray(support, dtype=np.intp)
     q = np.asarray(q0, dtype=np.float64)
@@ -133,8 +131,6 @@ def solve_by_columns(
         top = max(float(log_cy.max()), math.log(float(cy.max())))
         gap = top - spent
         del sub
-        if on_outer is not None:
-            on_outer(outer, int(S.size), gap)
         if gap <= tol_nats or iters >= max_iter:
             return S, q, D, upper, base - top, cy, iters, gap <= tol_nats
         in_s = np.zeros(columns.n_y, dtype=bool)
