@@ -14,6 +14,7 @@ are listed in :data:`EXPERIMENT_MODULES` and imported on first use.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import time
@@ -274,6 +275,45 @@ def register_experiment(
         return fn
 
     return decorator
+
+
+def register_variants(
+    fn: Callable[..., dict[str, Any]],
+    variants: tuple[tuple[str, str, str, dict[str, Any]], ...],
+    *,
+    paper: str,
+    options: tuple[str, ...] = (),
+) -> tuple[Callable[..., dict[str, Any]], ...]:
+    """Register ``fn`` once per variant ``(name, target, description, keyword arguments)``
+    (the same reproduction on other data, say); returns the registered functions."""
+    out = []
+    for name, target, description, kwargs in variants:
+        variant = functools.partial(fn, **kwargs)
+        register_experiment(
+            name, paper=paper, target=target, description=description, options=options
+        )(variant)
+        out.append(variant)
+    return tuple(out)
+
+
+IMAGE_SET_WORDS = {
+    None: " (MNIST with a data folder, else the embedded digits; --data to choose)",
+    "fmnist": " on Fashion-MNIST",
+    "svhn": " on SVHN (the 10 000 images of its test file)",
+}
+
+
+def image_set_variants(
+    description: str, figures: dict[str | None, tuple[str, str]]
+) -> tuple[tuple[str, str, str, dict[str, Any]], ...]:
+    """Variants of an image reproduction for :func:`register_variants`: ``figures`` maps the
+    default image set (None: MNIST or digits, ``"fmnist"``, ``"svhn"``) to the figure's number
+    and target; the function takes ``figure`` and ``default``."""
+    return tuple(
+        (f"002-fig{number}", target, description + IMAGE_SET_WORDS[default],
+         {"figure": number, "default": default})
+        for default, (number, target) in figures.items()
+    )  # fmt: skip
 
 
 def _load_all() -> None:

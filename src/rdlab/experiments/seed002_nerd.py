@@ -36,7 +36,12 @@ from rdlab.experiments.ntc import (
     ntc_image_points,
     plot_ntc_points,
 )
-from rdlab.experiments.registry import ExperimentOptions, register_experiment
+from rdlab.experiments.registry import (
+    ExperimentOptions,
+    image_set_variants,
+    register_experiment,
+    register_variants,
+)
 from rdlab.experiments.runner import Job, Plan, run_plan
 
 LN2 = float(np.log(2.0))
@@ -288,39 +293,6 @@ def fig7(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
 _FIG4_DESCRIPTION = "samples of the learned Q_Y* at a near-zero and a higher rate; D_max check"
 
 
-@register_experiment(
-    "002-fig4",
-    paper="002",
-    target="Fig. 4",
-    description=_FIG4_DESCRIPTION + " (MNIST with a data folder, else digits; --data to choose)",
-    options=("data", "executor"),
-)
-def fig4(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    return _samples_on_images(out_dir, preset, seed, options, figure="4")
-
-
-@register_experiment(
-    "002-fig5",
-    paper="002",
-    target="Fig. 5",
-    description=_FIG4_DESCRIPTION + " on SVHN (the 10 000 images of its test file)",
-    options=("data", "executor"),
-)
-def fig5(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    return _samples_on_images(out_dir, preset, seed, options, figure="5", default="svhn")
-
-
-@register_experiment(
-    "002-fig18",
-    paper="002",
-    target="Fig. 18",
-    description=_FIG4_DESCRIPTION + " on Fashion-MNIST",
-    options=("data", "executor"),
-)
-def fig18(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    return _samples_on_images(out_dir, preset, seed, options, figure="18", default="fmnist")
-
-
 def _samples_on_images(
     out_dir: Path,
     preset: str,
@@ -360,6 +332,17 @@ def _samples_on_images(
         "rate_bits": z["rate_bits"],
     }
     return out
+
+
+fig4, fig18, fig5 = register_variants(
+    _samples_on_images,
+    image_set_variants(
+        _FIG4_DESCRIPTION,
+        {None: ("4", "Fig. 4"), "fmnist": ("18", "Fig. 18"), "svhn": ("5", "Fig. 5")},
+    ),
+    paper="002",
+    options=("data", "executor"),
+)
 
 
 OFFICIAL_BA_BETAS_NATS = (0.01, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.13, 0.14, 0.2)
@@ -446,39 +429,6 @@ _FIG1_DESCRIPTION = (
 )
 
 
-@register_experiment(
-    "002-fig1",
-    paper="002",
-    target="Fig. 1",
-    description=_FIG1_DESCRIPTION + " (MNIST with a data folder, else digits; --data to choose)",
-    options=("data", "executor"),
-)
-def fig1(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    return _nerd_on_images(out_dir, preset, seed, options, figure="1")
-
-
-@register_experiment(
-    "002-fig16",
-    paper="002",
-    target="Fig. 16",
-    description=_FIG1_DESCRIPTION + " on Fashion-MNIST",
-    options=("data", "executor"),
-)
-def fig16(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    return _nerd_on_images(out_dir, preset, seed, options, figure="16", default="fmnist")
-
-
-@register_experiment(
-    "002-fig3",
-    paper="002",
-    target="Fig. 3",
-    description=_FIG1_DESCRIPTION + " on SVHN (the 10 000 images of its test file)",
-    options=("data", "executor"),
-)
-def fig3(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    return _nerd_on_images(out_dir, preset, seed, options, figure="3", default="svhn")
-
-
 def _nerd_on_images(
     out_dir: Path,
     preset: str,
@@ -560,6 +510,17 @@ def _nerd_on_images(
         },
         "figure": "curve.png",
     }
+
+
+fig1, fig16, fig3 = register_variants(
+    _nerd_on_images,
+    image_set_variants(
+        _FIG1_DESCRIPTION,
+        {None: ("1", "Fig. 1"), "fmnist": ("16", "Fig. 16"), "svhn": ("3", "Fig. 3")},
+    ),
+    paper="002",
+    options=("data", "executor"),
+)
 
 
 # -- 002-fig20: generator capacity ----------------------------------------------------------------

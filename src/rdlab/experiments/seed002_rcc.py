@@ -42,7 +42,12 @@ import numpy as np
 from rdlab.coding.codec import measure_codec
 from rdlab.coding.rcc import RCCCodec, gaussian_operating_point, rcc_guarantee_bits
 from rdlab.core.io import headless_pyplot, write_figure
-from rdlab.experiments.registry import ExperimentOptions, register_experiment
+from rdlab.experiments.registry import (
+    ExperimentOptions,
+    image_set_variants,
+    register_experiment,
+    register_variants,
+)
 from rdlab.sources.registry import gaussian20_variances, make_source
 from rdlab.theory.gaussian import reverse_water_filling_at_rate
 
@@ -432,42 +437,8 @@ def fig19(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
 _FIG10_DESCRIPTION = (
     "Trains NERD generators on images and codes held-out images with PFR and ORC using them as "
     "Q_Y: rate from real bytes against the NERD estimate and R + log2(R+1) + 5, and images next "
-    "to their reconstructions; the DNN compressor (NTC) beside them."
+    "to their reconstructions; the DNN compressor (NTC) beside them"
 )
-
-
-@register_experiment(
-    "002-fig10",
-    paper=PAPER,
-    target="Fig. 10 / Fig. 11(b): NERD-RCC (PFR and ORC with a learned Q_Y) on MNIST images",
-    description=_FIG10_DESCRIPTION + " MNIST with a data folder, else the embedded 8x8 digits; "
-    "--data to choose.",
-    options=("data", "executor"),
-)
-def fig10(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    return _nerd_rcc_on_images(out_dir, preset, seed, options, figure="10")
-
-
-@register_experiment(
-    "002-fig17",
-    paper=PAPER,
-    target="Fig. 17: NERD-RCC (PFR and ORC with a learned Q_Y) on Fashion-MNIST images",
-    description=_FIG10_DESCRIPTION + " On Fashion-MNIST.",
-    options=("data", "executor"),
-)
-def fig17(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    return _nerd_rcc_on_images(out_dir, preset, seed, options, figure="17", default="fmnist")
-
-
-@register_experiment(
-    "002-fig11",
-    paper=PAPER,
-    target="Fig. 11: NERD-RCC (PFR and ORC with a learned Q_Y) on SVHN images",
-    description=_FIG10_DESCRIPTION + " On SVHN (the 10 000 images of its test file).",
-    options=("data", "executor"),
-)
-def fig11(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> dict[str, Any]:
-    return _nerd_rcc_on_images(out_dir, preset, seed, options, figure="11", default="svhn")
 
 
 def _nerd_rcc_on_images(
@@ -624,3 +595,18 @@ def _nerd_rcc_on_images(
         ),
         "files": [figure_file],
     }
+
+
+fig10, fig17, fig11 = register_variants(
+    _nerd_rcc_on_images,
+    image_set_variants(
+        _FIG10_DESCRIPTION,
+        {
+            None: ("10", "Fig. 10 / Fig. 11(b): NERD-RCC (PFR and ORC with a learned Q_Y), MNIST"),
+            "fmnist": ("17", "Fig. 17: NERD-RCC (PFR and ORC with a learned Q_Y), Fashion-MNIST"),
+            "svhn": ("11", "Fig. 11: NERD-RCC (PFR and ORC with a learned Q_Y), SVHN"),
+        },
+    ),
+    paper=PAPER,
+    options=("data", "executor"),
+)
