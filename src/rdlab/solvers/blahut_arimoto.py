@@ -941,6 +941,7 @@ def _empirical_by_columns(
                     points.append((i, RDSolution(0.0, meta["d_max"], 0.0, np.empty((0, 0)),
                                                  np.eye(1, n, best).ravel(), 0.0, 0.0, 0.0, 0,
                                                  True).point))  # fmt: skip
+                    bar.update(1)
                     continue
                 S, q, D, upper, lower, cy, iters, ok = solve_by_columns(
                     pmf, columns, slope * LN2, S, q, tol_nats=tol * LN2, max_iter=n_iter,
