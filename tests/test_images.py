@@ -83,9 +83,13 @@ def test_mnist_lookup_data_dir_subfolder_env_and_missing(tmp_path, monkeypatch):
         load_idx_images("mnist", "test", root)
     msg = str(info.value)
     assert "t10k-images-idx3-ubyte.gz" in msg and str(root / "mnist") in msg and "--data-dir" in msg
+    assert Path("/usr/share/datasets/fashion-mnist") in data_dirs(None, "fashion-mnist")
+    # missing everywhere (Debian's Fashion-MNIST package, where installed, left out)
+    import rdlab.sources.images as images
+
+    monkeypatch.setitem(images.SYSTEM_DIRS, "fashion-mnist", ())
     with pytest.raises(FileNotFoundError, match="fashion-mnist"):
         image_source("fmnist", data_dir=tmp_path / "empty")
-    assert Path("/usr/share/datasets/fashion-mnist") in data_dirs(None, "fashion-mnist")
     with pytest.raises(ValueError, match="split"):
         load_idx_images("mnist", "valid", root)
 
