@@ -401,7 +401,7 @@ def test_bad_base_runs(base_run, tmp_path):
         learned_run(
             preset_config("quick", "mnist", mode="universal", **TINY), tmp_path / "c", base=base
         )
-    with pytest.raises(FileNotFoundError, match="base run .*nowhere is not a run directory"):
+    with pytest.raises(FileNotFoundError, match=r"base run .*nowhere is not a run directory"):
         learned_run(tiny(mode="universal"), tmp_path / "d", base=tmp_path / "nowhere")
     # a corrupt model file is a clear error
     bad = tmp_path / "bad"
