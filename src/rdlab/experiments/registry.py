@@ -135,8 +135,8 @@ class ExperimentOptions:
         and its files are found, else the embedded digits.
 
         Returns the set's name, the parameters of :func:`rdlab.sources.registry.make_source`
-        (``data_dir``; ``split="test"`` for SVHN, whose test file is the one read: only it is
-        shipped beside rdlab's data, and NERD and NTC split any finite set themselves) and what
+        (``data_dir``; ``split="test"`` for SVHN: the 10 000 images of its test file are the
+        figures' data set, which NERD and NTC split as any finite set) and what
         to record (``source``, ``data_dir``, ``rdlab_data`` and why MNIST fell back to digits).
         """
         import os
