@@ -453,7 +453,7 @@ def _nerd_rcc_on_images(
     """Seed 002 Fig. 10 (MNIST), 17 (Fashion-MNIST) and 11 (SVHN): NERD-RCC on one image set."""
     from rdlab.coding.rcc import rcc_decode, rcc_encode
     from rdlab.estimators.nerd import split_samples
-    from rdlab.experiments.ntc import ntc_image_points
+    from rdlab.experiments.ntc import ntc_image_points, plot_ntc_points
 
     cfg = FIG10_SETTINGS[preset]
     nerd_cfg = _nerd_config(cfg)
@@ -543,14 +543,7 @@ def _nerd_rcc_on_images(
         preset=preset,
         seed=seed, overrides=cfg.get("ntc", {}), options=options,
     )  # fmt: skip
-    if ntc:
-        ax.plot(
-            [p["distortion"] for p in ntc],
-            [p["rate_payload_bits"] for p in ntc],
-            "D",
-            mfc="none",
-            label="DNN compressor (NTC, range-coded bytes)",
-        )
+    plot_ntc_points(ax, ntc, "D", mfc="none")
     ax.set_xlim(min(d_all) * 0.8, max(d_all) * 1.2)
     ax.set_xlabel("distortion (squared error per image)")
     ax.set_ylabel("rate [bits per image]")
