@@ -381,12 +381,8 @@ def _lowrank_direction(kernel, basis, active, ct, bad, log_ct, diag, rhs, *, rto
     takes a dense step).
     """
     V, AV = basis
-    nx = kernel.A.shape[0]
-    good = kernel.pos.copy()
-    good[bad] = False
-    w = np.zeros(nx)
-    w[good] = kernel.p[good] / ct[good] ** 2
-    if not np.all(np.isfinite(w)):
+    w = _hessian_row_weights(kernel, ct, bad)
+    if w is None:
         return None
     # H ~= V_S K V_S^T with K = M^T M, M = diag(sqrt w) A V; K = L L^T by an eigendecomposition
     M = np.sqrt(w)[:, None] * AV
@@ -415,6 +411,17 @@ def _lowrank_direction(kernel, basis, active, ct, bad, log_ct, diag, rhs, *, rto
         return (bt - F @ cho_solve(cf, F.T @ bt, check_finite=False)) * dis
 
     return _pcg(_hessian_op(kernel, active, w, diag, Bb), prec, rhs, rtol=rtol, max_cg=max_cg)
+
+
+def _hessian_row_weights(kernel, ct, bad):
+    """``p(x) / ct[x]^2`` on the rows outside the log domain (0 on ``bad`` rows and rows of
+    zero mass), so that the Hessian is ``A_S^T diag(w) A_S`` plus the ``bad`` rows' terms;
+    ``None`` when a weight is not finite."""
+    good = kernel.pos.copy()
+    good[bad] = False
+    w = np.zeros(kernel.A.shape[0])
+    w[good] = kernel.p[good] / ct[good] ** 2
+    return w if np.all(np.isfinite(w)) else None
 
 
 def _hessian_op(kernel, active, w, diag, Bb):
@@ -470,11 +477,8 @@ def _jacobi_direction(kernel, active, ct, bad, log_ct, diag, rhs, *, rtol, max_c
     large working sets of a kernel without low numerical rank. ``None`` when CG does not solve
     it (the caller then takes a dense step)."""
     nx = kernel.A.shape[0]
-    good = kernel.pos.copy()
-    good[bad] = False
-    w = np.zeros(nx)
-    w[good] = kernel.p[good] / ct[good] ** 2
-    if not np.all(np.isfinite(w)) or bad.size > 64:
+    w = _hessian_row_weights(kernel, ct, bad)
+    if w is None or bad.size > 64:
         return None
     Bb = kernel.bad_rows(active, log_ct, bad) if bad.size else None
     h = np.zeros(active.size)
