@@ -226,6 +226,17 @@ def write_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 120, tight: bo
         plt.close(fig)
 
 
+def show_image(ax: Any, image: Any) -> None:
+    """Draw one image ``(C, H, W)``, C in {1, 3}, values in [0, 1], on the axis ``ax``: grey for
+    one channel, RGB for three."""
+    import numpy as np
+
+    y = np.asarray(image)
+    hwc = np.transpose(y, (1, 2, 0))
+    gray = y.shape[0] == 1
+    ax.imshow(hwc[..., 0] if gray else hwc, cmap="gray" if gray else None, vmin=0, vmax=1)
+
+
 def save_image_grid(images: Any, path: str | os.PathLike, *, cols: int | None = None) -> Path:
     """Write images ``(n, C, H, W)`` with values in [0, 1] as one grid PNG, atomically.
 
@@ -249,7 +260,7 @@ def save_image_grid(images: Any, path: str | os.PathLike, *, cols: int | None = 
     grid = np.clip(grid, 0.0, 1.0)
     plt = headless_pyplot()
     fig, ax = plt.subplots(figsize=(cols * 0.5 + 0.5, rows * 0.5 + 0.5))
-    ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None, vmin=0, vmax=1)
+    show_image(ax, np.transpose(grid, (2, 0, 1)))
     ax.axis("off")
     return write_figure(fig, path, dpi=110)
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from rdlab.coding.codec import measure_codec
 from rdlab.coding.rcc import RCCCodec, gaussian_operating_point, rcc_guarantee_bits
-from rdlab.core.io import headless_pyplot, write_figure
+from rdlab.core.io import headless_pyplot, show_image, write_figure
 from rdlab.experiments.registry import (
     ExperimentOptions,
     image_set_variants,
@@ -557,11 +557,7 @@ def _nerd_rcc_on_images(
     for i, (label, imgs) in enumerate(images):
         for j in range(n_grid):
             a = fig.add_subplot(inner[i, j])
-            picture = np.asarray(imgs[j]).reshape(image_shape)
-            if picture.shape[0] == 3:  # RGB (SVHN)
-                a.imshow(picture.transpose(1, 2, 0))
-            else:
-                a.imshow(picture[0], cmap="gray", vmin=0, vmax=1)
+            show_image(a, np.asarray(imgs[j]).reshape(image_shape))
             a.set_xticks([])
             a.set_yticks([])
             if j == 0:
