@@ -159,9 +159,11 @@ def learned_run(
         model.load_state_tensors(base_tensors, parts=("encoder",))
         if cfg.mode == "universal" and cfg.init_from_base:
             model.load_state_tensors(base_tensors, parts=("decoder", "critic"))
-    state, opt_tensors = TrainState(), None
-    if resumed:
-        state, opt_tensors = resume_train_state(rd, model, cfg.architecture(), TRAIN_FILE)
+    state, opt_tensors = (
+        resume_train_state(rd, model, cfg.architecture(), TRAIN_FILE)
+        if resumed
+        else (TrainState(), None)
+    )
     save = train_state_saver(rd, model, cfg.architecture(), TRAIN_FILE)
 
     on_epoch = x_te = None

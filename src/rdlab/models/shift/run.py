@@ -157,9 +157,11 @@ def shift_run(
     model = ShiftModel(cfg, seed=seed, device=device)
     if base_tensors is not None:
         model.load_state_tensors(base_tensors, parts=model.frozen)
-    state, opt_tensors = TrainState(), None
-    if resumed:
-        state, opt_tensors = resume_train_state(rd, model, cfg.architecture(), TRAIN_FILE)
+    state, opt_tensors = (
+        resume_train_state(rd, model, cfg.architecture(), TRAIN_FILE)
+        if resumed
+        else (TrainState(), None)
+    )
     save = train_state_saver(rd, model, cfg.architecture(), TRAIN_FILE)
 
     cr = "CR" if cfg.common_randomness else "no-CR"
