@@ -12,13 +12,27 @@ settings of ``002-fig1``, slopes k / D_max for k = -10, -30, -100, -300 bits and
 slope) and checks the zero-rate end: at the near-zero-rate slope the distortion must be
 D_max = E||X - mean||^2 of the held-out images. Needs MNIST in ``RDLAB_DATA``.
 
+``--part anchor`` compares rdlab's NERD with the official NERD-RCC MNIST generators (a folder of
+safetensors files ``nerd_mnist_lambda-0.300.safetensors`` ..., ``--anchors``; never part of the
+project): both estimated by the same held-out estimator (``estimate_rate``, Lagrangian mode at
+slope lambda / ln 2; the first ``--n-test`` MNIST test images resized to 32x32 as the official
+code does; M = ``--eval-samples`` in chunks of 8192, the official generators with BatchNorm on
+each chunk's statistics as their evaluation samples), rdlab's generator trained at the same
+multipliers on the 60 000 resized training images with the NERD preset ``--preset`` (and
+``--steps``, ``--generator-batch``, ``--train-precision``). Each rdlab point is compared with
+the official curve at its own distortion (linear interpolation between the two official points
+around it: above the convex curve between them, so a gap reported is never too large).
+
     python benchmarks/bench_nerd.py --threads 2
     RDLAB_DATA=../shared/data python benchmarks/bench_nerd.py --part mnist --threads 2
+    RDLAB_DATA=../shared/data python benchmarks/bench_nerd.py --part anchor \
+        --anchors ../shared/anchors/nerd-rcc-mnist --lambdas=-0.2,-0.3,-0.4 --threads 2
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -30,8 +44,8 @@ from dataclasses import replace
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lambdas", default="-0.25,-1,-3", help="official-code multipliers (nats)")
-    parser.add_argument("--steps", type=int, default=16000)
-    parser.add_argument("--generator-batch", type=int, default=4096)
+    parser.add_argument("--steps", type=int, help="gaussian: 16000; anchor: the preset's")
+    parser.add_argument("--generator-batch", type=int, help="gaussian: 4096; anchor: the preset's")
     parser.add_argument("--n-eval", type=int, default=16384)
     parser.add_argument("--eval-samples", type=int, default=400_000)
     parser.add_argument(
@@ -42,22 +56,33 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--part", choices=("gaussian", "mnist"), default="gaussian")
+    parser.add_argument("--part", choices=("gaussian", "mnist", "anchor"), default="gaussian")
+    parser.add_argument("--anchors", help="--part anchor: folder of the official generators")
+    parser.add_argument("--n-test", type=int, default=2000, help="--part anchor: test images")
+    parser.add_argument("--preset", default="quick", help="--part anchor: rdlab's NERD preset")
+    parser.add_argument(
+        "--train-precision", default="bfloat16", help="--part anchor: rdlab's training passes"
+    )
+    parser.add_argument("--batch-size", type=int, help="--part anchor: images per step")
+    parser.add_argument("--lr", type=float, help="--part anchor: Adam learning rate")
+    parser.add_argument(
+        "--skip-official", action="store_true", help="--part anchor: rdlab's points only"
+    )
     args = parser.parse_args()
 
     import torch
 
-    if args.part == "mnist":
+    if args.part in ("mnist", "anchor"):
         torch.set_num_threads(args.threads)
-        return mnist_curve(args)
+        return mnist_curve(args) if args.part == "mnist" else anchor_comparison(args, parser)
 
     from rdlab.estimators.nerd import NERD_PRESETS, nerd_point, split_samples
 
     torch.set_num_threads(args.threads)
     cfg = replace(
         NERD_PRESETS["default"],
-        steps=args.steps,
-        generator_batch=args.generator_batch,
+        steps=args.steps or 16000,
+        generator_batch=args.generator_batch or 4096,
         n_eval=args.n_eval,
         eval_samples=args.eval_samples,
     )
@@ -220,6 +245,170 @@ def mnist_curve(args) -> int:
     )
     print(f"\nconfig: {json.dumps(meta)}")
     return 0
+
+
+def official_generator():
+    """The official NERD-RCC MNIST generator (DCGAN, latent 128, c_d = 32, BatchNorm after each
+    ReLU), with the key names of the converted safetensors files."""
+    from torch import nn
+
+    class Official(nn.Module):
+        latent_dim = 128
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.latent_to_features = nn.Sequential(nn.Linear(128, 8 * 32 * 2 * 2), nn.ReLU())
+            layers: list[nn.Module] = []
+            for c_in, c_out in ((256, 128), (128, 64), (64, 32)):
+                layers += [
+                    nn.ConvTranspose2d(c_in, c_out, 4, 2, 1),
+                    nn.ReLU(),
+                    nn.BatchNorm2d(c_out),
+                ]
+            layers += [nn.ConvTranspose2d(32, 1, 4, 2, 1), nn.Sigmoid()]
+            self.features_to_image = nn.Sequential(*layers)
+
+        def forward(self, z):
+            return self.features_to_image(self.latent_to_features(z).reshape(-1, 256, 2, 2))
+
+    return Official()
+
+
+def batch_statistics_sampler(generator):
+    """``sampler(n, seed)`` of a generator whose BatchNorm layers use the sampled batch's
+    statistics (training mode without gradients), as the official evaluation samples."""
+    import torch
+
+    def sample(n: int, seed: int):
+        g = torch.Generator().manual_seed(int(seed))
+        z = torch.randn(n, generator.latent_dim, generator=g)
+        generator.train()
+        with torch.no_grad():
+            return generator(z)
+
+    return sample
+
+
+def anchor_comparison(args, parser) -> int:
+    """The official MNIST generators against rdlab's NERD at the same multipliers."""
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file
+
+    import rdlab.sources.nerd_sources  # noqa: F401
+    from rdlab.estimators.generators import make_generator
+    from rdlab.estimators.nerd import (
+        NERD_PRESETS,
+        TorchSampler,
+        estimate_rate,
+        train_generator,
+    )
+    from rdlab.sources.registry import make_source
+
+    if not args.anchors or not Path(args.anchors).is_dir():
+        parser.error("--part anchor needs --anchors FOLDER of nerd_mnist_lambda-*.safetensors")
+    ln2 = math.log(2.0)
+    lambdas = [float(v) for v in args.lambdas.split(",")]
+    test = make_source("mnist", split="test", n=args.n_test, resize_to=32)
+    x_test = test.as_float(test.data)
+    train = make_source("mnist", split="train", resize_to=32)
+    x_train = train.as_float(train.data)
+    over = {"train_precision": args.train_precision}
+    for name in ("steps", "generator_batch", "batch_size", "lr"):
+        if getattr(args, name) is not None:
+            over[name] = getattr(args, name)
+    if "lr" in over:
+        over["lr_final"] = min(NERD_PRESETS[args.preset].lr_final, over["lr"])
+    cfg = replace(NERD_PRESETS[args.preset], **over)
+
+    def estimate(sampler, slope: float) -> dict:
+        t0 = time.perf_counter()
+        est = estimate_rate(
+            sampler, x_test, seed=10**6, slope=slope, n_samples=args.eval_samples, chunk_size=8192
+        )
+        return {
+            "rate_bits": est.rate_bits,
+            "rate_stderr_bits": est.rate_stderr_bits,
+            "distortion": est.distortion,
+            "eval_seconds": time.perf_counter() - t0,
+        }
+
+    load_start = os.getloadavg()[0]
+    official = []
+    files = sorted(Path(args.anchors).glob("nerd_mnist_lambda-*.safetensors"))
+    for path in [] if args.skip_official else files:
+        lam = -float(path.stem.split("lambda-")[1])
+        gen = official_generator()
+        gen.load_state_dict(load_file(str(path)), strict=True)
+        official.append({"lambda_nats": lam, **estimate(batch_statistics_sampler(gen), lam / ln2)})
+    rows = []
+    for lam in lambdas:
+        torch.manual_seed(args.seed)
+        gen = make_generator("dcgan", (1, 32, 32), cfg.latent_dim, **cfg.generator_params)
+        gen.init_output_mean([float(x_train.mean(dtype=np.float64))])
+        t0 = time.perf_counter()
+        train_generator(gen, x_train, seed=args.seed, config=cfg, slope=lam / ln2)
+        row = {"lambda_nats": lam, "train_seconds": time.perf_counter() - t0}
+        row.update(estimate(TorchSampler(gen), lam / ln2))
+        at = official_at(official, row["distortion"])
+        if at is not None:
+            row["official_rate_bits"] = at[0]
+            row["excess_over_official_bits"] = row["rate_bits"] - at[0]
+            row["excess_stderr_bits"] = math.hypot(row["rate_stderr_bits"], at[1])
+        rows.append(row)
+    meta = {
+        "data": f"MNIST resized to 32x32: 60 000 training images, the first {args.n_test} test "
+        "images held out",
+        "config": cfg.to_dict(),
+        "eval_samples": args.eval_samples,
+        "threads": args.threads,
+        "load_average_start": round(load_start, 2),
+        "load_average_end": round(os.getloadavg()[0], 2),
+        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+    }
+    if args.json:
+        print(json.dumps({"meta": meta, "official": official, "rows": rows}, indent=2))
+        return 0
+    print("| λ (nats) | official R̂ ± s.e. (bits) | official D̂ | eval (s) |")
+    print("|---|---|---|---:|")
+    for r in official:
+        print(
+            f"| {r['lambda_nats']:g} | {r['rate_bits']:.2f} ± {r['rate_stderr_bits']:.2f} "
+            f"| {r['distortion']:.2f} | {r['eval_seconds']:.0f} |"
+        )
+    print(
+        "\n| λ (nats) | rdlab R̂ ± s.e. (bits) | rdlab D̂ | official R at that D (bits) "
+        "| rdlab − official ± s.e. (bits) | train (s) |"
+    )
+    print("|---|---|---|---|---|---:|")
+    for r in rows:
+        gap = r.get("excess_over_official_bits")
+        print(
+            f"| {r['lambda_nats']:g} | {r['rate_bits']:.2f} ± {r['rate_stderr_bits']:.2f} "
+            f"| {r['distortion']:.2f} | "
+            + (
+                f"{r['official_rate_bits']:.2f} | {gap:+.2f} ± {r['excess_stderr_bits']:.2f} "
+                if gap is not None
+                else "— | — "
+            )
+            + f"| {r['train_seconds']:.0f} |"
+        )
+    print(f"\nconfig: {json.dumps(meta)}")
+    return 0
+
+
+def official_at(official: list[dict], d: float) -> tuple[float, float] | None:
+    """The official curve's rate and its standard error at distortion ``d``: linear between its
+    two points around ``d`` (None outside their range)."""
+    pts = sorted(official, key=lambda r: r["distortion"])
+    for lo, hi in itertools.pairwise(pts):
+        if lo["distortion"] <= d <= hi["distortion"]:
+            w = (d - lo["distortion"]) / (hi["distortion"] - lo["distortion"])
+            rate = (1 - w) * lo["rate_bits"] + w * hi["rate_bits"]
+            return rate, math.hypot((1 - w) * lo["rate_stderr_bits"], w * hi["rate_stderr_bits"])
+    return None
 
 
 if __name__ == "__main__":

@@ -63,6 +63,42 @@ def test_on_samples_the_bracket_holds_the_curve_and_finds_the_offset(monkeypatch
     assert p.excess_rate_bits - 2 * p.excess_rate_stderr_bits <= 1.0
     assert 1.0 <= p.excess_rate_max_bits + 2 * p.rd_lower_stderr_bits
     assert p.slope < 0 and unknown_keys(res.to_dict()) == []
+    assert res.train_precision == "float32"  # vectors: the MLP generator trains in float32
+
+
+def test_nerd_trains_in_bfloat16_on_images_unless_told(monkeypatch):
+    """Images default to bfloat16 training passes, vectors to float32; the choice is recorded,
+    a closed form records none, and a wrong value is refused before any work."""
+    from rdlab.experiments import audit as audit_module
+    from rdlab.sources.user_data import DataSource
+
+    seen = []
+
+    def rows(source, ds, d_max, preset, train_precision, seed, progress):
+        seen.append(train_precision)
+        return [
+            {
+                "rd_upper_bits": 1.0,
+                "rd_lower_bits": 0.5,
+                "rd_upper_stderr_bits": 0.1,
+                "rd_lower_stderr_bits": 0.1,
+                "slope": -1.0,
+                "reference": "stub",
+            }
+            for _ in ds
+        ]
+
+    monkeypatch.setattr(audit_module, "_estimated_rows", rows)
+    images = DataSource.from_array(np.random.default_rng(0).random((50, 1, 8, 8)), name="im")
+    vectors = DataSource.from_array(np.random.default_rng(0).random((50, 3)), name="vec")
+    point = [CodecPoint("p", 2.0, 0.1)]
+    assert audit(images, point).train_precision == "bfloat16"
+    assert audit(vectors, point).train_precision == "float32"
+    assert audit(images, point, train_precision="float32").train_precision == "float32"
+    assert seen == ["bfloat16", "float32", "float32"]
+    assert audit(GaussianSource([1.0]), point).train_precision is None
+    with pytest.raises(ValueError, match="train_precision must be one of"):
+        audit(images, point, train_precision="half")
 
 
 def test_points_from_files_and_runs(tmp_path):

@@ -42,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of every estimate (default 0)")
     p.add_argument(
+        "--train-precision",
+        choices=("float32", "bfloat16"),
+        help="arithmetic of NERD's training passes (default: bfloat16 for images, float32 for "
+        "vectors)",
+    )
+    p.add_argument(
         "--with-rcc", action="store_true", help="measure rdlab's reverse channel codec too"
     )
     p.add_argument("--out", help="run directory: config.json, results.json, audit.png")
@@ -77,6 +83,7 @@ def _run(args: argparse.Namespace) -> int:
                 "preset": args.preset,
                 "seed": args.seed,
                 "with_rcc": args.with_rcc,
+                "train_precision": args.train_precision,
             },
             overwrite=args.overwrite,
         )
@@ -87,6 +94,7 @@ def _run(args: argparse.Namespace) -> int:
         preset=args.preset,
         seed=args.seed,
         with_rcc=args.with_rcc,
+        train_precision=args.train_precision,
         progress=args.progress,
     )
     obj = result.to_dict()

@@ -472,6 +472,11 @@ GLOSSARY: dict[str, Term] = {
     "out": _t("", "the folder a command wrote its runs to"),
     "log_every": _t("steps", "steps between entries of a NERD run's history"),
     "eval_dtype": _t("", "arithmetic of the final NERD estimate (float64)"),
+    "train_precision": _t(
+        "",
+        "arithmetic of a NERD generator's training passes: float32, or bfloat16 under "
+        "torch.autocast (the estimate itself is always computed in eval_dtype)",
+    ),
     "architecture": _t(
         "",
         "what a checkpoint must match: a learned codec's (kind, family, quantizer, latent_dim, "
