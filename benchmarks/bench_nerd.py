@@ -72,6 +72,9 @@ def main() -> int:
 
     import torch
 
+    from rdlab.core.runtime import keep_freed_memory
+
+    keep_freed_memory()  # as the rdlab command does: no page faults on every step's tensors
     if args.part in ("mnist", "anchor"):
         torch.set_num_threads(args.threads)
         return mnist_curve(args) if args.part == "mnist" else anchor_comparison(args, parser)
@@ -110,18 +113,16 @@ def main() -> int:
         )
         if args.exact_reference:
             rows[-1].update(exact_reference(res, cfg, args.seed, split_samples))
-    meta = {
-        "source": "gaussian20",
-        "config": cfg.to_dict(),
-        "threads": args.threads,
-        "torch": torch.__version__,
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "cpus": os.cpu_count(),
-        "load_average_start": round(load_start, 2),
-        "load_average_end": round(os.getloadavg()[0], 2),
-        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-    }
+    meta = run_meta(
+        args,
+        load_start,
+        source="gaussian20",
+        config=cfg.to_dict(),
+        torch=torch.__version__,
+        machine=platform.machine(),
+        processor=platform.processor(),
+        cpus=os.cpu_count(),
+    )
     if args.json:
         print(json.dumps({"meta": meta, "rows": rows}, indent=2))
         return 0
@@ -146,6 +147,18 @@ def main() -> int:
         )
     print(f"\nconfig: {json.dumps(meta)}")
     return 0
+
+
+def run_meta(args, load_start: float, **fields) -> dict:
+    """What a run records beside its rows: ``fields``, the threads, the load average at its
+    start and end, and the date."""
+    return {
+        **fields,
+        "threads": args.threads,
+        "load_average_start": round(load_start, 2),
+        "load_average_end": round(os.getloadavg()[0], 2),
+        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+    }
 
 
 def exact_reference(res, cfg, seed: int, split_samples) -> dict:
@@ -221,14 +234,12 @@ def mnist_curve(args) -> int:
         "relative_difference": abs(rows[0]["distortion"] - d_max) / d_max,
         "rate_bits_at_near_zero_rate": rows[0]["rate_bits"],
     }
-    meta = {
-        "source": "mnist (60 000 training images, 28x28 zero-padded to 32x32)",
-        "config": cfg.to_dict(),
-        "threads": args.threads,
-        "load_average_start": round(load_start, 2),
-        "load_average_end": round(os.getloadavg()[0], 2),
-        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-    }
+    meta = run_meta(
+        args,
+        load_start,
+        source="mnist (60 000 training images, 28x28 zero-padded to 32x32)",
+        config=cfg.to_dict(),
+    )
     if args.json:
         print(json.dumps({"meta": meta, "rows": rows, "zero_rate_check": check}, indent=2))
         return 0
@@ -358,16 +369,14 @@ def anchor_comparison(args, parser) -> int:
             row["excess_over_official_bits"] = row["rate_bits"] - at[0]
             row["excess_stderr_bits"] = math.hypot(row["rate_stderr_bits"], at[1])
         rows.append(row)
-    meta = {
-        "data": f"MNIST resized to 32x32: 60 000 training images, the first {args.n_test} test "
+    meta = run_meta(
+        args,
+        load_start,
+        data=f"MNIST resized to 32x32: 60 000 training images, the first {args.n_test} test "
         "images held out",
-        "config": cfg.to_dict(),
-        "eval_samples": args.eval_samples,
-        "threads": args.threads,
-        "load_average_start": round(load_start, 2),
-        "load_average_end": round(os.getloadavg()[0], 2),
-        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-    }
+        config=cfg.to_dict(),
+        eval_samples=args.eval_samples,
+    )
     if args.json:
         print(json.dumps({"meta": meta, "official": official, "rows": rows}, indent=2))
         return 0

@@ -752,6 +752,7 @@ def test_fig10_nerd_rcc_on_digits(tmp_path, monkeypatch):
     overrides = {
         "steps": 40, "batch_size": 64, "generator_batch": 256, "n_train": 600, "n_eval": 128,
         "eval_samples": 1000, "eval_chunk": 1000, "checkpoint_every": 1000,
+        "train_precision": "bfloat16",  # as the quick preset: Q_Y's weights stay float32
     }  # fmt: skip
     monkeypatch.setitem(
         exp.FIG10_SETTINGS,

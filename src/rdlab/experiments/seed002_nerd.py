@@ -386,13 +386,14 @@ def _image_setup(
     """The image set of ``options`` (:meth:`ExperimentOptions.image_data`), its record, the
     fields that name it in a job's config, NERD's settings with ``settings["nerd"]`` applied, the
     images as rows and D_max = E||X − mean||²."""
+    from rdlab.sources.images import zero_rate_distortion_of_rows
     from rdlab.sources.registry import make_source
 
     name, params, info = options.image_data(preset, default=default)
     src = make_source(name, **params)
     cfg = replace(_configs(preset), **settings["nerd"])
-    x = src.as_float(src.data).reshape(len(src), -1).astype(np.float64)
-    d_max = float(((x - x.mean(0)) ** 2).sum(1).mean())
+    x = src.rows()
+    d_max = zero_rate_distortion_of_rows(x)
     fields = {"source": name, **({"source_params": params} if params else {})}
     return src, info, fields, cfg, x, d_max
 

@@ -379,8 +379,29 @@ class ImageSource(Source):
     def mean_image(self) -> np.ndarray:
         return self.as_float(self.data).mean(0)
 
+    def rows(self) -> np.ndarray:
+        """The images as float64 rows in [0, 1], shape (n, C * H * W)."""
+        return self.as_float(self.data).reshape(len(self), -1).astype(np.float64)
+
+    def zero_rate_distortion(self) -> float:
+        """D_max of the set (:func:`zero_rate_distortion_of_rows` of :meth:`rows`)."""
+        return zero_rate_distortion_of_rows(self.rows())
+
     def describe(self) -> dict[str, Any]:
         return {"source": self.name, "n": len(self), "image_shape": list(self.image_shape)}
+
+
+def zero_rate_distortion_of_rows(rows: np.ndarray) -> float:
+    r""":math:`D_{max} = \frac1n\sum_i \|x_i - \bar x\|^2` of float64 rows: the squared error
+    per sample of coding every sample as the mean (the distortion at rate 0).
+
+    Examples
+    --------
+    >>> zero_rate_distortion_of_rows(np.array([[1.0, 0.0], [-1.0, 0.0]]))
+    1.0
+    """
+    x = np.asarray(rows, dtype=np.float64)
+    return float(((x - x.mean(0)) ** 2).sum(1).mean())
 
 
 def image_source(
@@ -448,4 +469,5 @@ __all__ = [
     "read_svhn",
     "resize_images",
     "write_idx",
+    "zero_rate_distortion_of_rows",
 ]
