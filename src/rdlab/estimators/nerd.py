@@ -797,8 +797,8 @@ class NERDConfig:
         runs them under ``torch.autocast`` (the distortion matrix and the loss stay float32).
         The final estimate is always computed in ``eval_dtype`` from float32 weights, so the
         choice moves only how well the generator is trained, never the estimate of the trained
-        one. On the DCGAN generator it halves a CPU step on cores with AVX-512 BF16 (measured in
-        docs/benchmarks.md).
+        one. On the DCGAN generator it about halves a CPU step on cores with AVX-512 BF16
+        (measured in docs/benchmarks.md).
     """
 
     steps: int = 3000

@@ -111,9 +111,9 @@ FIG10_SETTINGS: dict[str, dict[str, Any]] = {
         "max_log2_n": 11,
         "n_grid": 8,
         "nerd_preset": "quick",
-        # 400 steps: with 200 the SVHN generator of 002-fig11 never left the zero-rate
-        # solution; in bfloat16 they cost 1.3x the 200 float32 steps of before on 32 x 32 sets
-        # (002-fig17's NERD: 523 s against 413 s on one core)
+        # 400 steps find better output laws than 200 on the digits and Fashion-MNIST (a lower
+        # R + |slope| D, docs/reproductions.md); in bfloat16 they cost 1.3x the 200 float32
+        # steps of before on 32 x 32 sets (002-fig17's NERD: 523 s against 413 s on one core)
         "nerd_overrides": {
             "steps": 400,
             "n_train": 5000,
