@@ -972,6 +972,7 @@ def train_generator(
     if optimizer_state:
         load_optimizer_tensors(opt, optimizer_state)
     beta_fixed = None if slope is None else check_real("slope", slope) * LN2
+    bf16, device_type = config.train_precision == "bfloat16", torch.device(device).type
     n = x.shape[0]
     m = config.generator_batch
     log_m = math.log(m)
@@ -988,12 +989,8 @@ def train_generator(
             g = torch.Generator(device=device)
             g.manual_seed(chunk_seed(seed, t))
             z = torch.randn(m, generator.latent_dim, generator=g, device=device)
-            if config.train_precision == "bfloat16":
-                with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
-                    y = generator(z)
-                y = y.float()
-            else:
-                y = generator(z)
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+                y = generator(z).float()  # float32 already when autocast is off
             d = dist(x[idx], y)
             logging = (t + 1) % config.log_every == 0 or t + 1 == config.steps
             if beta_fixed is not None:
