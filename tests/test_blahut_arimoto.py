@@ -488,7 +488,8 @@ def test_columns_recomputed_equal_cached():
 def test_newton_steps_by_jacobi_cg_certify_the_same_point(hessian, monkeypatch):
     import rdlab.solvers._kernel as kern
     from rdlab.core.distortion import distortion_matrix
-    from rdlab.solvers._kernel import LN2, GibbsKernel, certificate, solve_output_marginal
+    from rdlab.core.information import LN2
+    from rdlab.solvers._kernel import GibbsKernel, certificate, solve_output_marginal
 
     if hessian == "cg":  # every step by CG: a dense step would fail the test
         monkeypatch.setattr(kern, "_dense_direction", lambda *a: pytest.fail("dense step"))

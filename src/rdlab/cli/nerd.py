@@ -118,9 +118,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
+    from rdlab.core.information import LN2
     from rdlab.core.io import check_writable
     from rdlab.core.rundir import RunDir
-    from rdlab.estimators.nerd import LN2, check_distortion_name, nerd_curve
+    from rdlab.estimators.nerd import check_distortion_name, nerd_curve
 
     check_distortion_name(args.distortion)
     if args.resume and not args.out:

@@ -7,6 +7,8 @@ to 1 within :data:`rdlab.core.validation.PMF_ATOL`) and return bits. The convent
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.optimize import brentq
 
@@ -14,6 +16,9 @@ from rdlab.core.validation import as_float_array, check_in_range, check_pmf
 
 LOG2E = float(np.log2(np.e))
 """Bits per nat."""
+
+LN2 = math.log(2.0)
+"""Nats per bit: a slope of s bits per unit of distortion is a multiplier of s·ln 2 nats."""
 
 
 def _xlog2x_over(p: np.ndarray, q: np.ndarray) -> np.ndarray:

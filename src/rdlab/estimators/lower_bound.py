@@ -53,11 +53,10 @@ from typing import Any
 
 import numpy as np
 
+from rdlab.core.information import LN2
 from rdlab.core.results import jsonable
 from rdlab.core.torch_state import check_device, step_seed
 from rdlab.core.validation import check_int, check_positive
-
-LN2 = math.log(2.0)
 
 FULL_QUADRATIC_MAX_DIM = 256
 """Up to this dimension the quadratic term of log u is a full matrix, above it diagonal."""

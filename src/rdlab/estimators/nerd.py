@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from rdlab.core.information import LN2
 from rdlab.core.results import RDCurve, RDPoint, jsonable
 from rdlab.core.torch_state import (
     check_device,
@@ -53,8 +54,6 @@ from rdlab.core.torch_state import (
 )
 from rdlab.core.torch_state import step_seed as chunk_seed
 from rdlab.core.validation import check_int, check_positive, check_real
-
-LN2 = math.log(2.0)
 
 CEILING_MARGIN_BITS = 2.0
 """Warn when an estimate comes within this many bits of log2 M (seed 002 §III-A)."""
@@ -1565,7 +1564,6 @@ def save_sample_grid(
 
 __all__ = [
     "DEFAULT_EVAL_SAMPLES",
-    "LN2",
     "NERD_PRESETS",
     "BetaSolution",
     "NERDCeilingWarning",

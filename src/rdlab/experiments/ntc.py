@@ -80,8 +80,7 @@ def ntc_gaussian_points(
     slope of the closed-form R(D) at r (λ = 1 / (2 ln 2 θ) bits per unit of squared error, θ the
     water level), as many latents as components; each point at its own measured distortion
     (``closed_form_rate_bits`` is R(D) there). Models in ``out_dir/ntc-R<r>/``."""
-    import math
-
+    from rdlab.core.information import LN2
     from rdlab.models.ntc import ntc_config
     from rdlab.sources.registry import make_source
     from rdlab.theory.gaussian import reverse_water_filling_at_rate
@@ -91,7 +90,7 @@ def ntc_gaussian_points(
     configs, weights = {}, {}
     for r in rates_bits:
         theta = reverse_water_filling_at_rate(eig, float(r)).water_level
-        weights[r] = 1.0 / (2.0 * math.log(2.0) * theta)
+        weights[r] = 1.0 / (2.0 * LN2 * theta)
         configs[f"ntc-R{r:g}"] = ntc_config(
             "paper" if preset == "paper" else "quick",
             distortion_weight=weights[r], latent_dim=len(eig), width=width, **extra,

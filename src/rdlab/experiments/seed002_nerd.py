@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from rdlab.core.information import LN2
 from rdlab.core.io import headless_pyplot, write_figure
 from rdlab.experiments.ntc import (
     NTC_LABEL,
@@ -43,8 +44,7 @@ from rdlab.experiments.registry import (
     register_variants,
 )
 from rdlab.experiments.runner import Job, Plan, run_plan
-
-LN2 = float(np.log(2.0))
+from rdlab.sources.images import slopes_in_d_max_units
 
 
 def _configs(preset: str):
@@ -452,9 +452,8 @@ def _nerd_on_images(
 
     # NERD: a slope in the zero-rate region (|beta| <= 1/(2 s_max) for a Gaussian with this
     # covariance) and steeper ones
-    slopes = [-1.0 / (4.0 * top_eig) / LN2] + [
-        float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]
-    ]
+    steeper = slopes_in_d_max_units(settings["slopes_times_d_max"], d_max)
+    slopes = [-1.0 / (4.0 * top_eig) / LN2, *steeper]
     jobs = {
         f"point-{k}": {**fields, "seed": seed, "slope": slope, "nerd": cfg.to_dict()}
         for k, slope in enumerate(slopes)
@@ -560,7 +559,7 @@ def fig20(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> 
 
     settings = FIG20_SETTINGS["quick" if preset == "quick" else "paper"]
     _, info, fields, base, _, d_max = _image_setup(preset, settings, options)
-    slopes = [float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]]
+    slopes = slopes_in_d_max_units(settings["slopes_times_d_max"], d_max)
     jobs = {
         f"c{c}/slope-{i}": {
             **fields,
@@ -664,7 +663,7 @@ def fig6(out_dir: Path, preset: str, seed: int, options: ExperimentOptions) -> d
     settings = FIG6_SETTINGS["quick" if preset == "quick" else "paper"]
     _, info, fields, cfg, _, d_max = _image_setup(preset, settings, options)
     lb_cfg = asdict(LOWER_BOUND_PRESETS[settings["lower_bound"]])
-    slopes = [float(k) / d_max / LN2 for k in settings["slopes_times_d_max"]]
+    slopes = slopes_in_d_max_units(settings["slopes_times_d_max"], d_max)
     plan = Plan(
         tuple(
             Job(f"nerd-{i}", nerd_point_job,

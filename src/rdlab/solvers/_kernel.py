@@ -31,7 +31,6 @@ from scipy.linalg.blas import dsyrk
 from scipy.linalg.lapack import dpotrf, dpotrs
 from scipy.special import logsumexp
 
-LN2 = math.log(2.0)
 _TINY_MIX = 1e-280
 REG = 0.0
 _CHUNK_ELEMS = 1 << 22  # about 32 MiB of float64 per temporary row chunk

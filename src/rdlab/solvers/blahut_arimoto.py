@@ -38,6 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rdlab.core.distortion import Distortion, distortion_matrix
+from rdlab.core.information import LN2
 from rdlab.core.results import RDCurve, RDSolution
 from rdlab.core.validation import (
     as_float_array,
@@ -49,7 +50,6 @@ from rdlab.core.validation import (
     check_real,
 )
 from rdlab.solvers._kernel import (
-    LN2,
     GibbsKernel,
     blas_threads,
     bounds_nats,

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from rdlab.core.information import LN2
 from rdlab.core.validation import check_int, make_rng
 from rdlab.sources.base import Source
 
@@ -404,6 +405,20 @@ def zero_rate_distortion_of_rows(rows: np.ndarray) -> float:
     return float(((x - x.mean(0)) ** 2).sum(1).mean())
 
 
+def slopes_in_d_max_units(multiples, d_max: float) -> list[float]:
+    r"""Slopes of R(D) in bits per unit of distortion, :math:`k / (D_{max} \ln 2)` for each
+    multiple :math:`k` (negative :math:`k`: a falling curve): the multiplier
+    :math:`\beta = -k / D_{max}` nats per unit scaled to the image set, so that one list of
+    multiples suits sets of any size and pixel range.
+
+    Examples
+    --------
+    >>> [round(s, 6) for s in slopes_in_d_max_units([-1.0, -2.0], 1.0 / LN2)]
+    [-1.0, -2.0]
+    """
+    return [float(k) / float(d_max) / LN2 for k in multiples]
+
+
 def image_source(
     name: str,
     *,
@@ -468,6 +483,7 @@ __all__ = [
     "read_idx",
     "read_svhn",
     "resize_images",
+    "slopes_in_d_max_units",
     "write_idx",
     "zero_rate_distortion_of_rows",
 ]

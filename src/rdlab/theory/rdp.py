@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rdlab.core.information import LOG2E
+from rdlab.core.information import LN2, LOG2E
 from rdlab.core.results import RDCurve, RDPoint
 from rdlab.core.validation import (
     as_float_array,
@@ -58,8 +58,6 @@ from rdlab.core.validation import (
 
 PERCEPTION_MEASURES = ("w2", "kl")
 """Perception measures: squared Wasserstein-2 distance, or KL(p_Xhat || p_X) in bits."""
-
-LN2 = math.log(2.0)
 
 
 def _nonneg_array(name: str, value: object) -> np.ndarray:

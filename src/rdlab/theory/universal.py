@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rdlab.core.information import LN2
 from rdlab.core.results import RDCurve, RDPoint
 from rdlab.core.validation import (
     as_float_array,
@@ -36,7 +37,7 @@ from rdlab.core.validation import (
     check_positive,
     make_rng,
 )
-from rdlab.theory.rdp import LN2, gaussian_perception_threshold, gaussian_rdp
+from rdlab.theory.rdp import gaussian_perception_threshold, gaussian_rdp
 
 
 @dataclass(frozen=True)
