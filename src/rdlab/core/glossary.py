@@ -115,6 +115,14 @@ GLOSSARY: dict[str, Term] = {
         "distortion: at NERD's estimated distortion (null where no closed form is known), at "
         "the target distortion of a reverse-channel-coding operating point",
     ),
+    "ecsq_rate_bits": _t(
+        BITS_PER_SAMPLE,
+        "rate of the ideal transform code with entropy-coded uniform scalar quantisers on a "
+        "Gaussian source at the point's distortion (eigenbasis, one step per component chosen "
+        "at a common slope, index entropy as rate, centroid reproduction, time sharing between "
+        "slopes; rdlab.theory.transform_coding): the reference a learned transform code (NTC) "
+        "approaches",
+    ),
     "target_rate_bits": _t(
         BITS_PER_SAMPLE,
         "the rate R at which reverse water-filling gives a NERD point's target_distortion "

@@ -80,6 +80,13 @@ from rdlab.theory.retrieval import (
     skew_converse_bound,
     temperature_schedule,
 )
+from rdlab.theory.transform_coding import (
+    HIGH_RATE_LOSS_BITS,
+    ECSQPoint,
+    transform_ecsq_at_slope,
+    transform_ecsq_rate,
+    uniform_quantizer_gaussian,
+)
 from rdlab.theory.universal import (
     DPRegion,
     GaussianUniversalCode,
@@ -92,8 +99,10 @@ from rdlab.theory.universal import (
 )
 
 __all__ = [
+    "HIGH_RATE_LOSS_BITS",
     "PERCEPTION_MEASURES",
     "DPRegion",
+    "ECSQPoint",
     "GaussianReconstruction",
     "GaussianRefinement",
     "GaussianTestChannel",
@@ -159,8 +168,11 @@ __all__ = [
     "sample_gaussian_mutual_information",
     "skew_converse_bound",
     "temperature_schedule",
+    "transform_ecsq_at_slope",
+    "transform_ecsq_rate",
     "uniform_ncr_upper_bound",
     "uniform_ncr_upper_bound_rate",
+    "uniform_quantizer_gaussian",
     "uniform_w2_squared",
     "upper_left_gap_bounds",
     "vector_gaussian_distortion_rate",
