@@ -66,10 +66,14 @@ class Columns:
         return self.compute(cols)
 
     def chunks(self):
-        """``(cols, d[:, cols])`` over the whole alphabet."""
+        """``(cols, d[:, cols])`` over the whole alphabet (``cols`` a slice; the block a view of
+        the cached matrix, not a copy)."""
         for j in range(0, self.n_y, COLUMN_CHUNK):
-            cols = np.arange(j, min(self.n_y, j + COLUMN_CHUNK))
-            yield cols, self(cols)
+            cols = slice(j, min(self.n_y, j + COLUMN_CHUNK))
+            if self.full is not None:
+                yield cols, self.full[:, cols]
+            else:
+                yield cols, self.compute(np.arange(cols.start, cols.stop))
 
 
 def expected_distortion(p: np.ndarray, columns: Columns) -> np.ndarray:
@@ -84,11 +88,20 @@ def full_log_cy(p: np.ndarray, columns: Columns, s_nats: float, log_c: np.ndarra
     r""":math:`\ln c_y` for every reproduction symbol, one chunked log-domain pass."""
     with np.errstate(divide="ignore"):
         row = np.log(p) - log_c
+    # the sums are taken directly (one pass less than logsumexp's shift by the maximum); a
+    # column whose terms all underflow gets -inf (c_y < 1e-300: far from joining the support
+    # either way), a chunk with an overflowing sum is redone in the log domain
     out = np.empty(columns.n_y)
     for cols, d in columns.chunks():
         expo = d * s_nats
         expo += row[:, None]
-        out[cols] = logsumexp(expo, axis=0)
+        with np.errstate(over="ignore"):
+            sums = np.exp(expo).sum(axis=0)
+        if np.all(np.isfinite(sums)):
+            with np.errstate(divide="ignore"):
+                out[cols] = np.log(sums)
+        else:
+            out[cols] = logsumexp(expo, axis=0)
     return out
 
 

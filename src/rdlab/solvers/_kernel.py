@@ -41,8 +41,10 @@ LOWRANK_MIN_SIZE = 256
 LOWRANK_RTOL = 1e-12
 LOWRANK_MAX_FRACTION = 0.4
 _HESSIAN_MODES = ("auto", "dense", "lowrank", "cg")
-CG_MIN_SIZE = 3000  # from this working-set size on, "auto" takes diagonally preconditioned CG
+CG_MIN_SIZE = 1000  # from this working-set size on, "auto" takes diagonally preconditioned CG
 _CG_MAX_ITER = 200  # CG iterations of one such step before falling back to a dense step
+_CG_RTOL_SINGLE = 1e-6  # relative residual a CG step with float32 kernel products aims at
+_OP_BLOCK_BYTES = 1 << 20  # rows of the kernel per block of a fused Hessian product: ~1 MiB
 _CG_ACCEPT = 1e-6  # largest relative residual of an accepted low-rank Newton step
 _COLD_BA_STEPS = 15  # Blahut-Arimoto steps before the interior-point method from a cold start
 _SIGMA = 0.3  # centring parameter of the interior-point method
@@ -99,7 +101,9 @@ def estimate_memory_bytes(n_source: int, n_reproduction: int) -> int:
     """Peak working memory of one Blahut-Arimoto / interior-point solve, in bytes.
 
     Two ``(n_source, n_reproduction)`` float64 matrices (the rescaled Gibbs kernel and the
-    scaled kernel used for a dense Newton step; the returned channel overwrites the kernel), the
+    scaled kernel used for a dense Newton step, or the kernel's float32 copy that
+    conjugate-gradient steps use, freed before a dense step; the returned channel overwrites the
+    kernel), the
     ``(n_reproduction, n_reproduction)`` Hessian of a dense step, and row-chunk temporaries. This
     is an upper bound: low-rank Newton steps (see :func:`row_basis`) allocate neither the scaled
     kernel nor the Hessian, only ``(n_source + n_reproduction) x r`` factors with
@@ -170,6 +174,18 @@ class GibbsKernel:
         self.pos = p > 0
         self._basis: tuple[np.ndarray, np.ndarray] | None = None
         self._basis_done = False
+        self._single: np.ndarray | None = None
+
+    def single(self) -> np.ndarray:
+        """The kernel in float32 (made once, kept until :meth:`drop_single`), for Hessian
+        products whose rounding the Newton step tolerates; the certificate never uses it."""
+        if self._single is None:
+            self._single = self.A.astype(np.float32)
+        return self._single
+
+    def drop_single(self) -> None:
+        """Free the float32 copy (before a dense step allocates its own n x m matrix)."""
+        self._single = None
 
     def row_basis(self, *, rtol: float | None = None, max_rank: int | None = None):
         """``(V, AV)`` with ``A ~= (A V) V^T``, ``V`` orthonormal, or ``None`` if not low rank.
@@ -265,6 +281,7 @@ class GibbsKernel:
         ``(n_x, n_y)`` allocation when the kernel is not needed afterwards, and leaves it unusable.
         """
         nx, ny = self.A.shape
+        self.drop_single()
         W = np.empty((nx, ny)) if out is None else out
         # entries are q(y) A[x, y] / ct[x] <= 1 (all terms of ct are >= 0), so only rows with an
         # underflowing or non-finite mixture need the log domain
@@ -354,6 +371,7 @@ def row_basis(
 
 def _dense_direction(kernel, active, ct, log_ct, bad, diag, rhs):
     """Solve ``(B^T B + diag(diag)) dq = rhs`` on the working set by a dense Cholesky."""
+    kernel.drop_single()  # the memory estimate has room for one n x m matrix besides A
     B = kernel.scaled_rows(active, ct, log_ct, bad)
     H = dsyrk(1.0, B, trans=1, lower=0)
     del B
@@ -423,16 +441,33 @@ def _hessian_row_weights(kernel, ct, bad):
     return w if np.all(np.isfinite(w)) else None
 
 
-def _hessian_op(kernel, active, w, diag, Bb):
-    """``v -> (B^T B + diag(diag)) v`` on the working set, by two products with the kernel."""
-    A = kernel.A
-    full = np.zeros(A.shape[1])
+def _hessian_op(kernel, active, w, diag, Bb, *, single=False):
+    """``v -> (B^T B + diag(diag)) v`` on the working set, by two products with the kernel.
+
+    Both products are made block of rows by block of rows (``u_b = A_b v``, ``out += (w_b
+    u_b)^T A_b``), each block small enough to be read from memory once and from cache the
+    second time: the products are bound by memory traffic, which this halves. With ``single``
+    they use the kernel's float32 copy (:meth:`GibbsKernel.single`), halving it again; the
+    diagonal and the ``bad`` rows stay float64. Products in float32 carry a relative error of
+    about 1e-7, so a system solved with them is solved to about that (the caller's tolerance
+    must not be tighter).
+    """
+    A = kernel.single() if single else kernel.A
+    nx, ny = A.shape
+    full = np.zeros(ny, dtype=A.dtype)
+    wt = w.astype(A.dtype)
+    step = max(8, _OP_BLOCK_BYTES // (A.itemsize * max(ny, 1)))
+    blocks = [slice(i, min(nx, i + step)) for i in range(0, nx, step)]
 
     def op(v):
         full[active] = v
-        u = A @ full
-        u *= w
-        out = (A.T @ u)[active] + diag * v
+        acc = np.zeros(ny, dtype=A.dtype)
+        for rows in blocks:
+            block = A[rows]
+            u = block @ full
+            u *= wt[rows]
+            acc += u @ block
+        out = acc[active].astype(np.float64) + diag * v
         if Bb is not None:
             out += Bb.T @ (Bb @ v)
         return out
@@ -480,19 +515,22 @@ def _jacobi_direction(kernel, active, ct, bad, log_ct, diag, rhs, *, rtol, max_c
     if w is None or bad.size > 64:
         return None
     Bb = kernel.bad_rows(active, log_ct, bad) if bad.size else None
-    h = np.zeros(active.size)
-    for rows in _row_chunks(nx, active.size):
-        block = kernel.A[rows][:, active]
-        h += (block * block).T @ w[rows]
+    # the diagonal of A_S^T diag(w) A_S from the float32 kernel, by blocks of rows
+    A = kernel.single()
+    acc = np.zeros(A.shape[1], dtype=A.dtype)
+    wt = w.astype(A.dtype)
+    for rows in _row_chunks(nx, A.shape[1], _OP_BLOCK_BYTES // A.itemsize):
+        block = A[rows]
+        acc += wt[rows] @ (block * block)
+    h = acc[active].astype(np.float64)
     if Bb is not None:
         h += (Bb * Bb).sum(axis=0)
     h += diag
     if not np.all(h > 0):
         return None
     inv = 1.0 / h
-    return _pcg(
-        _hessian_op(kernel, active, w, diag, Bb), lambda b: b * inv, rhs, rtol=rtol, max_cg=max_cg
-    )
+    op = _hessian_op(kernel, active, w, diag, Bb, single=True)
+    return _pcg(op, lambda b: b * inv, rhs, rtol=max(rtol, _CG_RTOL_SINGLE), max_cg=max_cg)
 
 
 def certificate(kernel: GibbsKernel, q: np.ndarray):
