@@ -4,7 +4,9 @@ For each target R(D) = r bits, the slope of the closed form there gives NTC's λ
 squared error: λ = 1 / (2 ln 2 θ) at water level θ); the NTC model is trained with it and its
 held-out set written as a real bitstream. In the same run PFR and ORC with the exact Q_Y* code
 the same number of samples at the distortion D(r). Every rate is in bits per sample; R(D) is
-taken at each code's measured distortion.
+taken at each code's measured distortion; "scalar code" is the ideal transform code with
+entropy-coded uniform scalar quantisers at that distortion (rdlab.theory.transform_coding), the
+operational reference NTC approaches on a Gaussian.
 
 ``--part mnist`` trains NTC on MNIST (zero-padded 32x32, convolutional transforms, 16 latent
 channels, width 64, 2000 steps of 64 images, λ = 150, 500, 1500 bits per unit of MSE per pixel)
@@ -61,6 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--part", choices=("gaussian", "mnist"), default="gaussian")
     ap.add_argument("--rates", default="2,4,6")
     ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam's initial learning rate")
+    ap.add_argument("--seed", type=int, default=0, help="NTC's initialisation and batches")
     ap.add_argument("--latent-dim", type=int, default=20)
     ap.add_argument("--width", type=int, default=128)
     ap.add_argument("--n-eval", type=int, default=2048)
@@ -81,9 +85,10 @@ def main(argv=None) -> int:
             latent_dim=args.latent_dim,
             width=args.width,
             steps=args.steps,
+            lr=args.lr,
             n_eval=args.n_eval,
         )
-        run = ntc_run("gaussian20", cfg, Path(args.out) / f"R{r:g}", overwrite=True)
+        run = ntc_run("gaussian20", cfg, Path(args.out) / f"R{r:g}", seed=args.seed, overwrite=True)
         rows.append(
             {
                 "code": "NTC",
