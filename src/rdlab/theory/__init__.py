@@ -29,6 +29,7 @@ from rdlab.theory.ecot import (
 from rdlab.theory.gaussian import (
     GaussianTestChannel,
     WaterFilling,
+    covariance_spectrum,
     gaussian_distortion_rate,
     gaussian_rate_distortion,
     gaussian_rd_curve,
@@ -122,6 +123,7 @@ __all__ = [
     "binary_ncr_lower_bound",
     "binary_ncr_upper_bound",
     "binary_quantizer_marginal",
+    "covariance_spectrum",
     "cross_information_total",
     "distortion_upper_bound",
     "entropy_imbalance",

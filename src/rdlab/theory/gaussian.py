@@ -218,7 +218,15 @@ def reverse_water_filling_at_rate(variances: object, rate_bits: float) -> WaterF
     raise RuntimeError("reverse water-filling found no level")  # pragma: no cover
 
 
-def _spectrum(source_or_variances: object) -> np.ndarray:
+def covariance_spectrum(source_or_variances: object) -> np.ndarray:
+    """The positive covariance eigenvalues of a :class:`GaussianSource`, or the given variances
+    checked (positive, finite, one-dimensional).
+
+    Examples
+    --------
+    >>> covariance_spectrum([4.0, 1.0])
+    array([4., 1.])
+    """
     if isinstance(source_or_variances, GaussianSource):
         ev = source_or_variances.eigenvalues
         return ev[ev > 0]
@@ -233,7 +241,7 @@ def vector_gaussian_rate_distortion(distortion: object, source: object) -> float
     >>> vector_gaussian_rate_distortion(1.0, [4.0, 1.0])
     2.0
     """
-    s = _spectrum(source)
+    s = covariance_spectrum(source)
     d = _distortion_array(distortion)
     out = np.array(
         [np.inf if v == 0 else reverse_water_filling(s, v).rate_bits for v in d.ravel()]
@@ -249,7 +257,7 @@ def vector_gaussian_distortion_rate(rate_bits: object, source: object) -> float 
     >>> vector_gaussian_distortion_rate(2.0, [4.0, 1.0])
     1.0
     """
-    s = _spectrum(source)
+    s = covariance_spectrum(source)
     r = _rate_array(rate_bits)
     out = np.array([reverse_water_filling_at_rate(s, v).distortion for v in r.ravel()]).reshape(
         r.shape
@@ -265,7 +273,7 @@ def gaussian_rd_curve(
     Rates are evenly spaced from 0 to ``max_rate_bits`` (default: where D = D_max / 1000).
     Each point carries its slope (bits per unit squared error).
     """
-    s = _spectrum(source)
+    s = covariance_spectrum(source)
     n = check_int("n_points", n_points, minimum=2)
     if max_rate_bits is None:
         max_rate = reverse_water_filling(s, 1e-3 * float(s.sum())).rate_bits
@@ -374,6 +382,7 @@ def zero_rate_distortion(source: GaussianSource) -> float:
 __all__ = [
     "GaussianTestChannel",
     "WaterFilling",
+    "covariance_spectrum",
     "gaussian_distortion_rate",
     "gaussian_rate_distortion",
     "gaussian_rd_curve",

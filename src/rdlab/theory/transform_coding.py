@@ -37,8 +37,8 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
 
-from rdlab.core.validation import check_nonnegative, check_positive, check_real, check_variances
-from rdlab.sources.base import GaussianSource
+from rdlab.core.validation import check_nonnegative, check_positive, check_real
+from rdlab.theory.gaussian import covariance_spectrum
 
 HIGH_RATE_LOSS_BITS = 0.5 * math.log2(math.pi * math.e / 6.0)
 """Loss of the entropy-coded uniform scalar quantiser against R(D) per component at high rate,
@@ -187,13 +187,6 @@ class ECSQPoint:
     active: int
 
 
-def _spectrum(source_or_variances: object) -> np.ndarray:
-    if isinstance(source_or_variances, GaussianSource):
-        ev = source_or_variances.eigenvalues
-        return ev[ev > 0]
-    return check_variances("variances", source_or_variances)
-
-
 def transform_ecsq_at_slope(source: object, slope: float) -> ECSQPoint:
     """The entropy-coded uniform scalar transform code of a Gaussian at slope ``slope``.
 
@@ -219,7 +212,7 @@ def transform_ecsq_at_slope(source: object, slope: float) -> ECSQPoint:
     >>> pt.active, round(pt.rate_bits, 3), round(pt.distortion, 3)
     (2, 2.84, 0.78)
     """
-    var = _spectrum(source)
+    var = covariance_spectrum(source)
     s = check_real("slope", slope)
     if not s < 0.0:
         raise ValueError(f"slope must be < 0 (bits per unit of squared error), got {slope!r}")
@@ -264,7 +257,7 @@ def transform_ecsq_rate(distortion: float, source: object) -> float:
     >>> round(transform_ecsq_rate(1e-4, [1.0]) - 0.5 * math.log2(1e4), 3)   # high rate
     0.255
     """
-    var = _spectrum(source)
+    var = covariance_spectrum(source)
     target = check_nonnegative("distortion", distortion)
     if target == 0.0:
         raise ValueError("distortion must be > 0: the scalar code needs infinite rate at 0")
