@@ -517,6 +517,10 @@ def test_fig9_and_fig14_quick_shapes(tmp_path, monkeypatch):
     assert len(r9["points"]) == 4 and (tmp_path / "fig9_rcc_gaussian.png").stat().st_size > 0
     (ntc,) = r9["ntc_points"]  # an operational code stays above R(D) at its distortion
     assert ntc["method"] == "ntc" and ntc["rate_payload_bits"] >= ntc["closed_form_rate_bits"]
+    # the ideal scalar transform code at NTC's distortion: above R(D), by less than 0.2546 bit
+    # per component at any rate
+    gap = ntc["ecsq_rate_bits"] - ntc["closed_form_rate_bits"]
+    assert 0.0 < gap < 0.2546 * 20
     for p in r9["points"]:
         assert p["closed_form_rate_bits"] <= p["rate_payload_bits"] <= p["rate_bound_bits"]
         assert p["rate_payload_bits"] < p["rate_bits"] and p["round_trip_identical"]

@@ -79,11 +79,14 @@ def ntc_gaussian_points(
     """NTC beside a Gaussian reproduction: one model per target rate r, trained with λ the
     slope of the closed-form R(D) at r (λ = 1 / (2 ln 2 θ) bits per unit of squared error, θ the
     water level), as many latents as components; each point at its own measured distortion
-    (``closed_form_rate_bits`` is R(D) there). Models in ``out_dir/ntc-R<r>/``."""
+    (``closed_form_rate_bits`` is R(D) there, ``ecsq_rate_bits`` the ideal entropy-coded
+    uniform scalar transform code's rate, :func:`rdlab.theory.transform_coding.transform_ecsq_rate`).
+    Models in ``out_dir/ntc-R<r>/``."""
     from rdlab.core.information import LN2
     from rdlab.models.ntc import ntc_config
     from rdlab.sources.registry import make_source
     from rdlab.theory.gaussian import reverse_water_filling_at_rate
+    from rdlab.theory.transform_coding import transform_ecsq_rate
 
     eig = make_source(source_name).eigenvalues
     extra = {} if steps is None else {"steps": steps}
@@ -97,15 +100,20 @@ def ntc_gaussian_points(
         )  # fmt: skip
     done = ntc_sweep({"source": source_name}, configs, out_dir, seed=seed, options=options,
                      progress=False)  # fmt: skip
-    return [
-        {
-            "method": "ntc",
-            "target_rate_bits": r,
-            "distortion_weight": weights[r],
-            **{k: done[f"ntc-R{r:g}"].get(k) for k in NTC_POINT_KEYS},
-        }
-        for r in rates_bits
-    ]
+    points = []
+    for r in rates_bits:
+        run = done[f"ntc-R{r:g}"]
+        d = run.get("distortion")
+        points.append(
+            {
+                "method": "ntc",
+                "target_rate_bits": r,
+                "distortion_weight": weights[r],
+                **{k: run.get(k) for k in NTC_POINT_KEYS},
+                "ecsq_rate_bits": None if d is None else transform_ecsq_rate(d, eig),
+            }
+        )
+    return points
 
 
 NTC_LABEL = "DNN compressor (NTC, range-coded bytes)"

@@ -99,12 +99,17 @@ def _nerd_points(
     return {k: dict(o.result) for k, o in done.items()}
 
 
-def _plot(path: Path, title: str, series: list[dict[str, Any]], closed=None, ceiling=None):
+def _plot(
+    path: Path, title: str, series: list[dict[str, Any]], closed=None, ceiling=None, scalar=None
+):
     plt = headless_pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     if closed is not None:
         ax.plot(closed[0], closed[1], "-", color="k", lw=1, label="closed form R(D)")
+    if scalar is not None:
+        ax.plot(scalar[0], scalar[1], "--", color="gray", lw=1,
+                label="ideal uniform scalar transform code")  # fmt: skip
     for s in series:
         ax.errorbar(
             s["D"], s["R"], yerr=2 * np.asarray(s["se"]), fmt="o", capsize=3, label=s["label"]
@@ -131,6 +136,7 @@ def _gaussian_figure(
     import rdlab.sources.nerd_sources  # noqa: F401
     from rdlab.sources.registry import make_source
     from rdlab.theory.gaussian import reverse_water_filling_at_rate, vector_gaussian_rate_distortion
+    from rdlab.theory.transform_coding import transform_ecsq_rate
 
     cfg = _configs(preset)
     src = make_source(source_name)
@@ -149,6 +155,8 @@ def _gaussian_figure(
         out_dir, source_name, rates, preset=preset, seed=seed, options=options
     )
     grid = np.linspace(0.3 * min(p["distortion"] for p in points), src.total_variance, 200)
+    # the scalar code's rate, a bisection over slopes per point: 40 points suffice to draw it
+    coarse = grid[::5]
     _plot(
         out_dir / "curve.png",
         title,
@@ -168,6 +176,7 @@ def _gaussian_figure(
         ],
         closed=(grid, vector_gaussian_rate_distortion(grid, src)),
         ceiling=float(np.log2(cfg.eval_samples)),
+        scalar=(coarse, [transform_ecsq_rate(float(d), src) for d in coarse]),
     )
     excess = [abs(p["excess_rate_bits"]) for p in points]
     return {
