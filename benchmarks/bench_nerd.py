@@ -68,6 +68,11 @@ def main() -> int:
     parser.add_argument(
         "--skip-official", action="store_true", help="--part anchor: rdlab's points only"
     )
+    parser.add_argument(
+        "--official-from",
+        help="--part anchor: take the official curve from this results JSON of an earlier run "
+        "(same test images and eval samples) instead of evaluating it again (about 20 minutes)",
+    )
     args = parser.parse_args()
 
     import torch
@@ -349,6 +354,11 @@ def anchor_comparison(args, parser) -> int:
     load_start = os.getloadavg()[0]
     official = []
     files = sorted(Path(args.anchors).glob("nerd_mnist_lambda-*.safetensors"))
+    if args.official_from:
+        earlier = json.loads(Path(args.official_from).read_text())
+        if earlier["meta"]["eval_samples"] != args.eval_samples:
+            parser.error("--official-from: that run used other --eval-samples")
+        official, files = earlier["official"], []
     for path in [] if args.skip_official else files:
         lam = -float(path.stem.split("lambda-")[1])
         gen = official_generator()

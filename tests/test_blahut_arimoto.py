@@ -506,3 +506,26 @@ def test_newton_steps_by_jacobi_cg_certify_the_same_point(hessian, monkeypatch):
         hessian=hessian,
     )  # fmt: skip
     assert ok and certificate(kernel, q)[-1] <= 1e-7
+
+
+@pytest.mark.parametrize("single", [False, True])
+def test_blocked_hessian_product_equals_the_plain_one(single):
+    # the fused, blocked product (float64, or on the float32 copy of the kernel) against
+    # A_S^T diag(w) A_S v + diag v computed directly
+    from rdlab.core.distortion import distortion_matrix
+    from rdlab.solvers._kernel import GibbsKernel, _hessian_op
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(700, 4))
+    kernel = GibbsKernel(np.full(700, 1 / 700), distortion_matrix(x, x[:300]), -0.5)
+    active = np.sort(rng.choice(300, size=200, replace=False))
+    w, diag, v = rng.random(700), rng.random(200), rng.normal(size=200)
+    A = kernel.A[:, active]
+    want = A.T @ (w * (A @ v)) + diag * v
+    got = _hessian_op(kernel, active, w, diag, None, single=single)(v)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-5 if single else 1e-12)
+    if single:
+        assert kernel.single().dtype == np.float32
+        kernel.drop_single()
+        assert kernel._single is None

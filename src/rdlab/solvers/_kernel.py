@@ -100,10 +100,9 @@ def available_memory_bytes() -> int | None:
 def estimate_memory_bytes(n_source: int, n_reproduction: int) -> int:
     """Peak working memory of one Blahut-Arimoto / interior-point solve, in bytes.
 
-    Two ``(n_source, n_reproduction)`` float64 matrices (the rescaled Gibbs kernel and the
-    scaled kernel used for a dense Newton step, or the kernel's float32 copy that
-    conjugate-gradient steps use, freed before a dense step; the returned channel overwrites the
-    kernel), the
+    Two ``(n_source, n_reproduction)`` float64 matrices (the rescaled Gibbs kernel, and the
+    scaled kernel of a dense Newton step or the kernel's float32 copy that conjugate-gradient
+    steps use, freed before a dense step; the returned channel overwrites the kernel), the
     ``(n_reproduction, n_reproduction)`` Hessian of a dense step, and row-chunk temporaries. This
     is an upper bound: low-rank Newton steps (see :func:`row_basis`) allocate neither the scaled
     kernel nor the Hessian, only ``(n_source + n_reproduction) x r`` factors with
