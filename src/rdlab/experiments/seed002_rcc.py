@@ -193,10 +193,13 @@ def _learned_output(source, source_name: str, slope: float, nerd_cfg, run: Path,
     return (res, *nerd_output(run))
 
 
-def _nerd_config(cfg: dict[str, Any]):
+def _nerd_config(cfg: dict[str, Any], image_set: str | None = None):
+    """NERD's settings of a figure: its preset with ``nerd_overrides``, and on ``image_set`` the
+    overrides ``nerd_overrides_by_set`` holds for it."""
     from rdlab.estimators.nerd import NERD_PRESETS
 
-    return replace(NERD_PRESETS[cfg["nerd_preset"]], **cfg["nerd_overrides"])
+    by_set = cfg.get("nerd_overrides_by_set", {}).get(image_set, {})
+    return replace(NERD_PRESETS[cfg["nerd_preset"]], **{**cfg["nerd_overrides"], **by_set})
 
 
 @register_experiment(
@@ -470,7 +473,7 @@ def _nerd_rcc_on_images(
 
     cfg = FIG10_SETTINGS[preset]
     source, params, info = options.image_data(preset, default=default)
-    nerd_cfg = replace(_nerd_config(cfg), **cfg.get("nerd_overrides_by_set", {}).get(source, {}))
+    nerd_cfg = _nerd_config(cfg, source)
     image_set = make_source(source, **params)
     # the images NERD holds out (the same permutation and split as its training run)
     x_held = split_samples(image_set, nerd_cfg, seed)[1]

@@ -47,33 +47,34 @@ MIN_ADD = 64
 
 class Columns:
     """The columns ``d[:, J]`` of an ``n_x x n_y`` distortion matrix, from a function that
-    computes them, cached whole when it fits in ``cache_bytes``."""
+    computes them (``J`` an index array or a slice), cached whole when it fits in
+    ``cache_bytes``."""
 
-    def __init__(self, compute: Callable[[np.ndarray], np.ndarray], n_x: int, n_y: int, *,
-                 cache_bytes: int) -> None:  # fmt: skip
+    def __init__(self, compute: Callable[[np.ndarray | slice], np.ndarray], n_x: int, n_y: int,
+                 *, cache_bytes: int) -> None:  # fmt: skip
         self.compute = compute
         self.n_x, self.n_y = int(n_x), int(n_y)
         self.full: np.ndarray | None = None
         if 8 * self.n_x * self.n_y <= cache_bytes:
             self.full = np.empty((self.n_x, self.n_y))
-            for j in range(0, self.n_y, COLUMN_CHUNK):
-                cols = np.arange(j, min(self.n_y, j + COLUMN_CHUNK))
+            for cols in self._spans():
                 self.full[:, cols] = compute(cols)
 
-    def __call__(self, cols: np.ndarray) -> np.ndarray:
+    def _spans(self):
+        for j in range(0, self.n_y, COLUMN_CHUNK):
+            yield slice(j, min(self.n_y, j + COLUMN_CHUNK))
+
+    def __call__(self, cols: np.ndarray | slice) -> np.ndarray:
+        """``d[:, cols]``: a view of the cached matrix for a slice, else a new array."""
         if self.full is not None:
             return self.full[:, cols]
         return self.compute(cols)
 
     def chunks(self):
-        """``(cols, d[:, cols])`` over the whole alphabet (``cols`` a slice; the block a view of
-        the cached matrix, not a copy)."""
-        for j in range(0, self.n_y, COLUMN_CHUNK):
-            cols = slice(j, min(self.n_y, j + COLUMN_CHUNK))
-            if self.full is not None:
-                yield cols, self.full[:, cols]
-            else:
-                yield cols, self.compute(np.arange(cols.start, cols.stop))
+        """``(cols, d[:, cols])`` over the whole alphabet, ``cols`` a slice of at most
+        ``COLUMN_CHUNK`` columns."""
+        for cols in self._spans():
+            yield cols, self(cols)
 
 
 def expected_distortion(p: np.ndarray, columns: Columns) -> np.ndarray:
