@@ -106,3 +106,7 @@ def test_bad_input_is_refused():
         transform_ecsq_at_slope([1.0], "steep")
     with pytest.raises(ValueError, match="steps finer than"):
         transform_ecsq_at_slope([1.0], -1e12)
+    with pytest.raises(ValueError, match="steps finer than"):
+        transform_ecsq_rate(1e-30, [1.0])  # a distortion only absurdly fine steps reach
+    with pytest.raises(ValueError, match="at most 1024 components"):
+        transform_ecsq_rate(1.0, np.ones(1025))
