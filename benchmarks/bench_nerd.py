@@ -355,10 +355,14 @@ def anchor_comparison(args, parser) -> int:
     official = []
     files = sorted(Path(args.anchors).glob("nerd_mnist_lambda-*.safetensors"))
     if args.official_from:
-        earlier = json.loads(Path(args.official_from).read_text())
-        if earlier["meta"]["eval_samples"] != args.eval_samples:
+        try:
+            earlier = json.loads(Path(args.official_from).read_text())
+            same = earlier["meta"]["eval_samples"] == args.eval_samples
+            official, files = list(earlier["official"]), []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            parser.error(f"--official-from: not the JSON of a --part anchor run ({exc!r})")
+        if not same:
             parser.error("--official-from: that run used other --eval-samples")
-        official, files = earlier["official"], []
     for path in [] if args.skip_official else files:
         lam = -float(path.stem.split("lambda-")[1])
         gen = official_generator()
