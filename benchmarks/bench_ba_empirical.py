@@ -14,6 +14,8 @@ image; uniform weights 1/n. Slopes: the official beta (nats per unit of squared 
         --threads 2 --json benchmarks/results/cpu/ba_empirical_mnist10k.json
     .venv/bin/python benchmarks/bench_ba_empirical.py --data-dir ../shared/data --n 10000 \\
         --skip-rdlab --official-beta 0.1 --json benchmarks/results/cpu/ba_official_mnist10k.json
+    .venv/bin/python benchmarks/bench_ba_empirical.py --data-dir ../shared/data --n 10000 \\
+        --threads 1 --profile                  # where the time goes (cProfile, one thread)
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ def main() -> None:
         "method at this beta (nats); its dense n x n arrays need about 5 n^2 x 8 bytes",
     )
     ap.add_argument("--skip-rdlab", action="store_true", help="time the official method only")
+    ap.add_argument(
+        "--profile", action="store_true", help="run rdlab's sweep under cProfile, print the top"
+    )
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
@@ -113,7 +118,14 @@ def main() -> None:
     src = image_source("mnist", data_dir=args.data_dir, n=args.n, resize_to=32)
     x = src.as_float(src.data).reshape(args.n, -1).astype(np.float64)
     out: dict = {"n": args.n}
-    if not args.skip_rdlab:
+    if not args.skip_rdlab and args.profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        out.update(prof.runcall(rdlab_curve, x, args))
+        pstats.Stats(prof).sort_stats("tottime").print_stats(12)
+    elif not args.skip_rdlab:
         out.update(rdlab_curve(x, args))
     if args.official_beta is not None:
         from rdlab.core.distortion import distortion_matrix
