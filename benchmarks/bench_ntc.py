@@ -65,6 +65,12 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam's initial learning rate")
     ap.add_argument("--seed", type=int, default=0, help="NTC's initialisation and batches")
+    ap.add_argument(
+        "--candidates", type=int, default=1, help="NTC models per rate, the least objective kept"
+    )
+    ap.add_argument(
+        "--rate-warmup", type=float, default=0.1, help="share of steps the rate weight rises over"
+    )
     ap.add_argument("--latent-dim", type=int, default=20)
     ap.add_argument("--width", type=int, default=128)
     ap.add_argument("--n-eval", type=int, default=2048)
@@ -87,6 +93,8 @@ def main(argv=None) -> int:
             steps=args.steps,
             lr=args.lr,
             n_eval=args.n_eval,
+            candidates=args.candidates,
+            rate_warmup=args.rate_warmup,
         )
         run = ntc_run("gaussian20", cfg, Path(args.out) / f"R{r:g}", seed=args.seed, overwrite=True)
         rows.append(
@@ -101,6 +109,8 @@ def main(argv=None) -> int:
                 "closed_form_rate_bits": run.closed_form_rate_bits,
                 "ecsq_rate_bits": transform_ecsq_rate(run.distortion, src),
                 "active_latents": run.active_latents,
+                "candidate_objective_bits": list(run.candidate_objective_bits),
+                "candidate_chosen": run.candidate_chosen,
                 "n_samples": run.n_eval,
                 "seconds": round(run.train_seconds, 1),
             }

@@ -108,7 +108,7 @@ def test_torch_commands_json_keys_are_in_the_glossary(capsys, tmp_path):
     assert unknown_keys(results) == [] and unknown_keys(config) == []
 
 
-FAST = ("001-fig1", "002-fig14", "002-fig9", "003-fig3", "003-fig8")
+FAST = ("001-fig1", "002-fig14", "003-fig3", "003-fig8")
 """Reproductions whose quick preset takes seconds; the others run in the slow tier."""
 
 

@@ -14,9 +14,11 @@ from rdlab.models.ntc import (  # noqa: E402
     NTCConfig,
     NTCModel,
     NTCTables,
+    candidate_seed,
     factorized_density,
     load_ntc_codec,
     ntc_config,
+    ntc_objective,
     ntc_run,
 )
 from rdlab.models.ntc.density import TAIL_MASS  # noqa: E402
@@ -160,6 +162,107 @@ def test_bad_input(run, tmp_path):
     (broken / "model.safetensors").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="safetensors"):
         load_ntc_codec(broken)
+
+
+def _model_of(path, cfg, shape):
+    """An NTC model with the weights of the checkpoint or model file ``path``."""
+    from rdlab.core.io import read_safetensors
+
+    tensors, _ = read_safetensors(path, framework="pt")
+    model = NTCModel(cfg, shape, seed=0)
+    model.load_state_tensors({k: v for k, v in tensors.items() if k.split(".")[0] in
+                              ("analysis", "synthesis", "density")})  # fmt: skip
+    model.train(False)
+    return model
+
+
+def test_the_objective_is_the_codes_information_plus_lambda_distortion(run):
+    """ntc_objective (the density's likelihoods of rounded latents) against the codec's own
+    measurement (quantised coding tables, range-coded): the same rate + λ · distortion to 1 %."""
+    res, out = run
+    model = _model_of(out / "model.safetensors", res.config, (4,))
+    x = np.random.default_rng(3).normal(size=(3000, 4)) * np.sqrt([4, 2, 1, 0.5])
+    report = measure_codec(load_ntc_codec(out), x, seed=0)
+    expected = report.rate_information_bits + res.config.distortion_weight * report.distortion
+    assert ntc_objective(model, x, batch_size=700) == pytest.approx(expected, rel=0.01)
+    assert ntc_objective(model, x, batch_size=700) == pytest.approx(
+        ntc_objective(model, x), rel=1e-6
+    )
+    with pytest.raises(ValueError, match="at least one sample"):
+        ntc_objective(model, np.zeros((0, 4)))
+    with pytest.raises(ValueError, match="batch_size"):
+        ntc_objective(model, x, batch_size=0)
+
+
+def test_candidates_keep_the_least_objective(tmp_path):
+    """Three candidates: each one's objective is that of its own checkpoint on the selection
+    samples, the model kept is the least one's, and candidate 0 is the plain training."""
+    from rdlab.core.io import read_safetensors
+    from rdlab.estimators.nerd import split_samples
+    from rdlab.models.ntc import SELECTION_SAMPLES
+
+    kw = dict(distortion_weight=1.0, latent_dim=4, width=16, steps=150, n_train=3000, n_eval=200)
+    cfg = ntc_config("quick", candidates=3, **kw)
+    res = ntc_run(SOURCE, cfg, tmp_path / "three", seed=4)
+    objectives = res.candidate_objective_bits
+    assert len(objectives) == 3 and res.candidate_chosen == int(np.argmin(objectives))
+    assert len(set(objectives)) == 3  # different seeds, different models
+    x_sel = split_samples(SOURCE, cfg, 4)[0][:SELECTION_SAMPLES]
+    for j, name in enumerate(("train", "train-1", "train-2")):
+        model = _model_of(tmp_path / "three" / f"{name}.safetensors", cfg, (4,))
+        assert ntc_objective(model, x_sel) == pytest.approx(objectives[j], rel=1e-9)
+    kept = read_safetensors(tmp_path / "three" / "model.safetensors", framework="pt")[0]
+    chosen = ("train", "train-1", "train-2")[res.candidate_chosen]
+    trained = read_safetensors(tmp_path / "three" / f"{chosen}.safetensors", framework="pt")[0]
+    for key in ("analysis.0.weight", "synthesis.4.bias"):
+        assert torch.equal(kept[key], trained[key])
+    plain = ntc_run(SOURCE, ntc_config("quick", **kw), tmp_path / "one", seed=4)
+    assert plain.candidate_objective_bits == () and plain.candidate_chosen == 0
+    first = read_safetensors(tmp_path / "one" / "train.safetensors", framework="pt")[0]
+    again = read_safetensors(tmp_path / "three" / "train.safetensors", framework="pt")[0]
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    # a resumed run reads the finished candidates back and keeps the same model
+    resumed = ntc_run(SOURCE, cfg, tmp_path / "three", seed=4, resume=True)
+    assert resumed.candidate_objective_bits == objectives
+    assert resumed.candidate_chosen == res.candidate_chosen
+    assert candidate_seed(4, 0) == 4 and len({candidate_seed(4, j) for j in range(3)}) == 3
+    for bad, error in ((0, ValueError), (65, ValueError), (1.5, TypeError)):
+        with pytest.raises(error, match="candidates"):
+            NTCConfig(distortion_weight=1.0, candidates=bad)
+
+
+def test_gaussian_reproduction_points_record_their_candidates(tmp_path):
+    """The NTC points of the Gaussian reproductions: the best of the candidates, their
+    objectives recorded under glossary keys, the scalar code beside them."""
+    from rdlab.core.glossary import unknown_keys
+    from rdlab.experiments.ntc import ntc_gaussian_points
+
+    (point,) = ntc_gaussian_points(tmp_path, "gaussian20", [2.0], preset="quick", seed=0,
+                                   steps=30, width=16, candidates=2)  # fmt: skip
+    assert unknown_keys(point) == []
+    assert len(point["candidate_objective_bits"]) == 2
+    assert point["candidate_chosen"] == int(np.argmin(point["candidate_objective_bits"]))
+    assert point["ecsq_rate_bits"] >= point["closed_form_rate_bits"] >= 0
+    assert (tmp_path / "ntc-R2" / "train-1.safetensors").is_file()
+
+
+def test_command_line_options_reach_the_model(tmp_path, capsys):
+    import json
+
+    from rdlab.cli.main import main
+
+    argv = ["ntc", "train", "--source", "gaussian", "--variances", "4,2", "--lam", "1",
+            "--latent-dim", "2", "--width", "8", "--steps", "20", "--n-train", "500",
+            "--n-eval", "50", "--candidates", "2", "--rate-warmup", "0.05",
+            "--out", str(tmp_path / "r"), "--no-progress", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    (row,) = json.loads(capsys.readouterr().out)["models"]
+    assert row["config"]["candidates"] == 2 and row["config"]["rate_warmup"] == 0.05
+    assert len(row["candidate_objective_bits"]) == 2
+    for flag, value in (("--candidates", "0"), ("--rate-warmup", "1.5")):
+        bad = [*argv[:-4], flag, value, "--out", str(tmp_path / "bad"), "--json"]
+        assert main(bad) == 2
+        assert flag.lstrip("-").replace("-", "_") in capsys.readouterr().err
 
 
 def test_command_line_sweep_resumes_and_codes(tmp_path, capsys, monkeypatch):

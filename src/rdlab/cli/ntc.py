@@ -55,6 +55,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="M",
         help="code M samples at once (images tiled sqrt(M) x sqrt(M)); rates per sample",
     )
+    t.add_argument(
+        "--candidates",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train K models from different seeds and keep the one of least rate + λ·distortion "
+        "on the training samples (trainings end in different optima by seed; K times the time)",
+    )
+    t.add_argument(
+        "--rate-warmup",
+        type=float,
+        default=0.1,
+        metavar="SHARE",
+        help="share of the steps over which the rate weight rises from 0 to 1 (default 0.1)",
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="cpu")
     t.add_argument("--out", required=True, help="run directory (a sweep: one folder per λ)")
@@ -91,7 +106,8 @@ def _train(args: argparse.Namespace) -> int:
     configs = {
         f"lam-{lam:g}": ntc_config(
             args.preset, distortion_weight=lam, latent_dim=args.latent_dim, width=args.width, lr=args.lr,
-            block_size=args.block_size,
+            block_size=args.block_size, candidates=args.candidates,
+            rate_warmup=args.rate_warmup,
             **extra,
         )
         for lam in lams

@@ -468,6 +468,14 @@ GLOSSARY: dict[str, Term] = {
         "", "what an NTC decoder saw in training: mixed (rounded, straight-through) or noise"
     ),
     "rate_warmup": _t("", "share of NTC training steps over which the rate weight rises to 1"),
+    "candidates": _t(
+        "", "NTC models trained from different seeds, of which the least objective is kept"
+    ),
+    "candidate_objective_bits": _t(
+        BITS_PER_SAMPLE,
+        "each NTC candidate's rate + λ · distortion with rounded latents on training samples",
+    ),
+    "candidate_chosen": _t("", "index (from 0) of the NTC candidate kept"),
     "block_size": _t("", "samples M coded as one block (images tiled sqrt(M) x sqrt(M))"),
     "distortion_weight": _t(
         "bits per unit distortion",
