@@ -193,6 +193,10 @@ def reverse_water_filling(variances: object, distortion: float) -> WaterFilling:
     raise RuntimeError("reverse water-filling found no level")  # pragma: no cover
 
 
+_LEVEL_RTOL = 1e-12
+"""Relative rounding slack of a water level against the variances that bracket it."""
+
+
 def reverse_water_filling_at_rate(variances: object, rate_bits: float) -> WaterFilling:
     r"""Reverse water-filling at total rate R: the level with :math:`\sum_i R_i = R`.
 
@@ -212,9 +216,11 @@ def reverse_water_filling_at_rate(variances: object, rate_bits: float) -> WaterF
     logs = np.cumsum(np.log2(srt))
     for k in range(1, srt.size + 1):
         t = float(np.exp2((logs[k - 1] - 2.0 * r) / k))
-        nxt = srt[k] if k < srt.size else 0.0
-        if nxt <= t <= srt[k - 1]:
-            return _finish(s, t, f"rate_bits {r:g}")
+        nxt = float(srt[k]) if k < srt.size else 0.0
+        # the level of k active components lies in [s_(k+1), s_(k)] up to the rounding of
+        # log2 / exp2 (a rate of 1e-16 bit gives t a hair above s_(1))
+        if nxt * (1.0 - _LEVEL_RTOL) <= t <= srt[k - 1] * (1.0 + _LEVEL_RTOL):
+            return _finish(s, min(max(t, nxt), float(srt[k - 1])), f"rate_bits {r:g}")
     raise RuntimeError("reverse water-filling found no level")  # pragma: no cover
 
 
