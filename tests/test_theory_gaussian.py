@@ -52,6 +52,7 @@ def test_water_filling_hand_values():
 @settings(max_examples=60, deadline=None)
 @given(spectra, st.floats(0.0, 1.0))
 @example(np.array([0.01]), 0.9999999999999999)  # a rate of 1.6e-16 bit: t rounds above s_max
+@example(np.array([100.0, 0.01, 0.01, 0.01, 0.01, 0.01]), 0.9999999999999999)  # D a hair below
 def test_water_filling_rate_and_distortion_are_inverse(var, frac):
     d = max(frac, 1e-3) * var.sum()
     wf = reverse_water_filling(var, d)

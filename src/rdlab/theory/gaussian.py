@@ -156,6 +156,10 @@ def _finish(variances: np.ndarray, level: float, what: str = "") -> WaterFilling
     )
 
 
+_LEVEL_RTOL = 1e-12
+"""Relative rounding slack of a water level against the variances that bracket it."""
+
+
 def reverse_water_filling(variances: object, distortion: float) -> WaterFilling:
     r"""Reverse water-filling at total distortion D (eq. (23), Lei et al.).
 
@@ -187,14 +191,10 @@ def reverse_water_filling(variances: object, distortion: float) -> WaterFilling:
     below = np.concatenate(([0.0], np.cumsum(srt)[:-1]))
     for k in range(m):
         t = (d - below[k]) / (m - k)
-        lo = srt[k - 1] if k > 0 else 0.0
-        if lo <= t <= srt[k]:
-            return _finish(s, float(t), f"distortion {d:g}")
+        lo = float(srt[k - 1]) if k > 0 else 0.0
+        if lo * (1.0 - _LEVEL_RTOL) <= t <= srt[k] * (1.0 + _LEVEL_RTOL):  # up to rounding
+            return _finish(s, min(max(float(t), lo), float(srt[k])), f"distortion {d:g}")
     raise RuntimeError("reverse water-filling found no level")  # pragma: no cover
-
-
-_LEVEL_RTOL = 1e-12
-"""Relative rounding slack of a water level against the variances that bracket it."""
 
 
 def reverse_water_filling_at_rate(variances: object, rate_bits: float) -> WaterFilling:
