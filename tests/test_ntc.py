@@ -20,6 +20,7 @@ from rdlab.models.ntc import (  # noqa: E402
     ntc_config,
     ntc_objective,
     ntc_run,
+    train_ntc,
 )
 from rdlab.models.ntc.density import TAIL_MASS  # noqa: E402
 from rdlab.sources.base import GaussianSource  # noqa: E402
@@ -347,6 +348,23 @@ def test_convolutional_transforms_on_images(tmp_path):
         x = np.random.default_rng(0).random((3, 1, side, side)).astype(np.float32)
         assert codec.decode(codec.encode(x)).shape == (3, 1, side, side)
         assert 0 < res.distortion < 1 and res.rate_information_bits <= res.rate_payload_bits
+
+
+def test_zero_latents_decode_to_the_mean_image():
+    """The convolutional synthesis starts at the training mean image (its per-pixel offset), so
+    the zero-rate code is the best constant image, not a grey level."""
+    rng = np.random.default_rng(0)
+    x = (rng.random((64, 1, 8, 8)) < np.linspace(0.05, 0.9, 64).reshape(1, 1, 8, 8)).astype(
+        np.float32
+    )
+    cfg = ntc_config("quick", distortion_weight=1.0, latent_dim=2, width=4, steps=1,
+                     lr=1e-12, lr_final=1e-12)  # fmt: skip
+    model = NTCModel(cfg, (1, 8, 8), seed=0)
+    train_ntc(model, x, seed=0)
+    with torch.no_grad():
+        out = model.synthesis_net(torch.zeros((1, *model.latent_shape()))).numpy()[0]
+    np.testing.assert_allclose(out, x.mean(0), atol=1e-6)
+    assert ((x - out) ** 2).mean() < 0.9 * ((x - x.mean()) ** 2).mean()  # below the grey level
 
 
 def test_fig13_block_and_one_shot_points(tmp_path, monkeypatch):

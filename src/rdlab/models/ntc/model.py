@@ -204,7 +204,9 @@ def ntc_config(preset: str, **kw: Any) -> NTCConfig:
 
 
 def _architecture(cfg: NTCConfig, shape: tuple[int, ...]) -> dict[str, Any]:
-    kind = "mlp" if len(shape) == 1 else "conv"
+    # "ntc-conv-offset": the convolutional synthesis ends in a per-pixel offset (the model files
+    # of "ntc-conv", without it, do not load into it)
+    kind = "mlp" if len(shape) == 1 else "conv-offset"
     return {
         "name": f"ntc-{kind}",
         "input_shape": list(shape),
@@ -261,6 +263,7 @@ class NTCModel:
             gs = nn.Sequential(
                 nn.ConvTranspose2d(k, w, 5, 2, 2, 1), nn.ReLU(),
                 nn.ConvTranspose2d(w, w, 5, 2, 2, 1), nn.ReLU(), nn.Conv2d(w, c, 3, 1, 1),
+                _pixel_offset(self.input_shape),
             )  # fmt: skip
         return ga, gs, factorized_density(k, cfg.filters)
 
@@ -355,15 +358,41 @@ class NTCTables:
         return cls(tuple(int(o) for o in offsets), pmfs)
 
 
+def _pixel_offset(shape: tuple[int, ...]) -> Any:
+    """A learned image of ``shape`` added to the synthesis' output. Convolutions of constant
+    (zero) latents decode to a nearly constant image, so without it the zero-rate code of
+    centred data such as MNIST is the mean grey level (MSE 0.0758 per pixel on 20 000 MNIST
+    images padded to 32x32), not the mean image (0.0516), and the latents pay bits to draw the
+    mean image."""
+    import torch
+    import torch.nn as nn
+
+    class PixelOffset(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.offset = nn.Parameter(torch.zeros(shape))
+
+        def forward(self, v: Any) -> Any:
+            return v + self.offset
+
+    return PixelOffset()
+
+
 def _init_output_bias(model: NTCModel, x: Any) -> None:
-    """The synthesis starts at the training mean (per dimension, or per image channel): zero
-    latents then decode to the best constant, as the zero-rate code should."""
+    """The synthesis starts at the training mean (per dimension, or per pixel of an image, the
+    convolutions' biases at zero): zero latents then decode to the best constant, as the
+    zero-rate code should."""
     import torch
 
     last = model.synthesis_net[-1]
     with torch.no_grad():
-        mean = x.mean(0) if not model.is_image else x.mean(dim=(0, 2, 3))
-        last.bias.copy_(mean.to(last.bias.device))
+        if model.is_image:
+            last.offset.copy_(x.mean(0).to(last.offset.device))
+            for layer in model.synthesis_net[:-1]:
+                if getattr(layer, "bias", None) is not None:
+                    layer.bias.zero_()
+        else:
+            last.bias.copy_(x.mean(0).to(last.bias.device))
 
 
 def train_ntc(
