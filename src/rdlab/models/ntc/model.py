@@ -15,8 +15,9 @@ with the model, drives the range coder, so encoder and decoder agree bit for bit
 
 Transforms: MLPs for vectors (``d -> width -> width -> latent_dim`` and back, softplus between),
 convolutions for images (two stride-2 5x5 convolutions and a 3x3 one, ReLU between, and the
-transposes back; ``latent_dim`` channels at a quarter of the side, sides divisible by 4), whose
-channels share one density across positions. Distortion: squared error summed over a sample for
+transposes back, then a learned per-pixel offset that starts at the training mean image;
+``latent_dim`` channels at a quarter of the side, sides divisible by 4), whose channels share
+one density across positions. Distortion: squared error summed over a sample for
 vectors (``squared_error``, the unit of R(D) of a Gaussian source), mean squared error per pixel
 for images in [0, 1] (``mse_per_component``).
 
