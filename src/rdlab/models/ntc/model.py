@@ -77,8 +77,8 @@ SELECTION_SAMPLES = 8192
 compared (:func:`ntc_objective`)."""
 
 CANDIDATE_SEED_INDEX = 1 << 40
-"""Candidate ``j > 0`` is seeded ``step_seed(seed, CANDIDATE_SEED_INDEX + j)``: apart from every
-training step's seed ``step_seed(seed, step)`` (at most 10**9 steps)."""
+"""Candidate ``j > 0`` is seeded ``step_seed(seed, CANDIDATE_SEED_INDEX + j)``, an index that no
+training step of the run uses (``step_seed(seed, step)``, at most 10**9 steps)."""
 
 
 @dataclass(frozen=True)
