@@ -189,8 +189,9 @@ def test_the_objective_is_the_codes_information_plus_lambda_distortion(run):
     assert ntc_objective(model, x, batch_size=700) == pytest.approx(
         ntc_objective(model, x), rel=1e-6
     )
-    with pytest.raises(ValueError, match="at least one sample"):
-        ntc_objective(model, np.zeros((0, 4)))
+    for bad in (np.zeros((0, 4)), np.zeros((5, 3)), np.zeros(4)):
+        with pytest.raises(ValueError, match="at least one sample"):
+            ntc_objective(model, bad)
     with pytest.raises(ValueError, match="batch_size"):
         ntc_objective(model, x, batch_size=0)
 

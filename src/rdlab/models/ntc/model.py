@@ -489,8 +489,10 @@ def ntc_objective(model: NTCModel, x: np.ndarray, *, batch_size: int = 512) -> f
 
     check_int("batch_size", batch_size, minimum=1, maximum=10**6)
     x = np.asarray(x, dtype=np.float32)
-    if x.ndim < 2 or x.shape[0] == 0:
-        raise ValueError(f"x must hold at least one sample, got shape {x.shape}")
+    if x.ndim < 2 or x.shape[0] == 0 or x.shape[1:] != model.input_shape:
+        raise ValueError(
+            f"x must hold at least one sample of shape {model.input_shape}, got shape {x.shape}"
+        )
     total = 0.0
     was_training = model.analysis_net.training
     model.train(False)
@@ -531,6 +533,7 @@ def _train_candidates(
     x_sel = x_tr[:SELECTION_SAMPLES]
     kept: tuple[NTCModel, list[dict[str, float]]] | None = None
     objectives: list[float] = []
+    chosen = 0
     for j in range(cfg.candidates):
         s = candidate_seed(seed, j)
         model = NTCModel(cfg, shape, seed=s, device=device)
@@ -543,10 +546,10 @@ def _train_candidates(
             return model, history, [], 0
         objective = ntc_objective(model, x_sel)
         objectives.append(objective if math.isfinite(objective) else math.inf)
-        if kept is None or objectives[-1] < min(objectives[:-1]):  # the first of least
-            kept = (model, history)
+        if kept is None or objectives[-1] < objectives[chosen]:  # the first of least
+            kept, chosen = (model, history), j
     assert kept is not None
-    return kept[0], kept[1], objectives, objectives.index(min(objectives))
+    return kept[0], kept[1], objectives, chosen
 
 
 def ntc_codec(
