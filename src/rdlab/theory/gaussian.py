@@ -160,6 +160,14 @@ _LEVEL_RTOL = 1e-12
 """Relative rounding slack of a water level against the variances that bracket it."""
 
 
+def _level_in(t: float, lo: float, hi: float) -> float | None:
+    """The water level ``t`` clipped to ``[lo, hi]`` if it lies there up to the rounding of its
+    computation (:data:`_LEVEL_RTOL`), else None."""
+    if lo * (1.0 - _LEVEL_RTOL) <= t <= hi * (1.0 + _LEVEL_RTOL):
+        return min(max(t, lo), hi)
+    return None
+
+
 def reverse_water_filling(variances: object, distortion: float) -> WaterFilling:
     r"""Reverse water-filling at total distortion D (eq. (23), Lei et al.).
 
@@ -191,9 +199,9 @@ def reverse_water_filling(variances: object, distortion: float) -> WaterFilling:
     below = np.concatenate(([0.0], np.cumsum(srt)[:-1]))
     for k in range(m):
         t = (d - below[k]) / (m - k)
-        lo = float(srt[k - 1]) if k > 0 else 0.0
-        if lo * (1.0 - _LEVEL_RTOL) <= t <= srt[k] * (1.0 + _LEVEL_RTOL):  # up to rounding
-            return _finish(s, min(max(float(t), lo), float(srt[k])), f"distortion {d:g}")
+        level = _level_in(float(t), float(srt[k - 1]) if k > 0 else 0.0, float(srt[k]))
+        if level is not None:
+            return _finish(s, level, f"distortion {d:g}")
     raise RuntimeError("reverse water-filling found no level")  # pragma: no cover
 
 
@@ -216,11 +224,11 @@ def reverse_water_filling_at_rate(variances: object, rate_bits: float) -> WaterF
     logs = np.cumsum(np.log2(srt))
     for k in range(1, srt.size + 1):
         t = float(np.exp2((logs[k - 1] - 2.0 * r) / k))
-        nxt = float(srt[k]) if k < srt.size else 0.0
         # the level of k active components lies in [s_(k+1), s_(k)] up to the rounding of
         # log2 / exp2 (a rate of 1e-16 bit gives t a hair above s_(1))
-        if nxt * (1.0 - _LEVEL_RTOL) <= t <= srt[k - 1] * (1.0 + _LEVEL_RTOL):
-            return _finish(s, min(max(t, nxt), float(srt[k - 1])), f"rate_bits {r:g}")
+        level = _level_in(t, float(srt[k]) if k < srt.size else 0.0, float(srt[k - 1]))
+        if level is not None:
+            return _finish(s, level, f"rate_bits {r:g}")
     raise RuntimeError("reverse water-filling found no level")  # pragma: no cover
 
 
